@@ -1,0 +1,111 @@
+# xlb build. Everything lands in $(BUILD); `make V=1` shows the commands.
+#
+#   make            BPF objects, skeletons, libxlb, programs, tests
+#   make test       build, then run the whole suite (root: namespaces, BPF)
+#   make bench      build, then run the benchmarks (see BENCHMARKS.md)
+#   make clean
+
+BUILD    ?= build
+CC       ?= cc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+TRIPLET  := $(shell $(CC) -dumpmachine)
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.SECONDARY:
+
+WARN      := -Wall -Wextra -Wno-unused-parameter
+CFLAGS    ?= -O2 -g
+CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser/lib -I$(BUILD)/gen -MMD -MP
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
+	      -Iinclude -Ibpf -I/usr/include/$(TRIPLET) -MMD -MP
+LDLIBS    := -lxdp -lbpf -lelf -lz
+
+# ---- sources, discovered by folder -----------------------------------------
+BPF_SRCS    := $(wildcard bpf/*.bpf.c) $(wildcard tests/bench/*.bpf.c) $(wildcard tests/bpf/*.bpf.c)
+BPF_OBJS    := $(patsubst %.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS       := $(foreach s,$(BPF_SRCS),$(BUILD)/gen/$(notdir $(s:.bpf.c=.skel.h)))
+
+LIB_SRCS    := $(wildcard user/lib/*.c)
+LIB_OBJS    := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
+LIBXLB      := $(BUILD)/libxlb.a
+
+PROG_DIRS   := $(filter-out user/lib,$(patsubst %/,%,$(wildcard user/*/)))
+PROGS       := $(foreach d,$(PROG_DIRS),$(BUILD)/bin/$(notdir $(d)))
+
+TESTLIB_SRCS := $(wildcard tests/lib/*.c)
+TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TESTLIB_SRCS))
+TESTLIB      := $(BUILD)/libxlbtest.a
+
+# each tests/<group>/<name>.c with a main() is one test or tool binary
+TEST_SRCS   := $(wildcard tests/unit/*.c tests/bpf/test_*.c tests/tools/*.c tests/bench/*.c)
+TEST_SRCS   := $(filter-out %.bpf.c,$(TEST_SRCS))
+TEST_BINS   := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
+
+all: $(BPF_OBJS) $(SKELS) $(LIBXLB) $(PROGS) $(TEST_BINS)
+
+# ---- BPF -------------------------------------------------------------------
+$(BUILD)/%.bpf.o: %.bpf.c
+	$(call msg,BPF,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+define skel_rule
+$(BUILD)/gen/$(notdir $(1:.bpf.c=.skel.h)): $(BUILD)/$(1:.bpf.c=.bpf.o)
+	$$(call msg,SKEL,$$@)
+	@mkdir -p $$(@D)
+	$(Q)$(BPFTOOL) gen skeleton $$< name $(subst -,_,$(notdir $(1:.bpf.c=)))_bpf > $$@
+endef
+$(foreach s,$(BPF_SRCS),$(eval $(call skel_rule,$(s))))
+
+# ---- user space --------------------------------------------------------------
+$(BUILD)/user/%.o $(BUILD)/tests/%.o: | $(SKELS)
+
+$(BUILD)/%.o: %.c | $(SKELS)
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIBXLB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(TESTLIB): $(TESTLIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+define prog_rule
+$(BUILD)/bin/$(notdir $(1)): $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c)) $(LIBXLB)
+	$$(call msg,LINK,$$@)
+	@mkdir -p $$(@D)
+	$(Q)$$(CC) $$(CFLAGS) $$^ -o $$@ $$(LDLIBS) $$(PROG_LDLIBS_$(notdir $(1)))
+endef
+$(foreach d,$(PROG_DIRS),$(eval $(call prog_rule,$(d))))
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB) $(LIBXLB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lm
+
+# ---- running ---------------------------------------------------------------
+test: all
+	$(Q)BUILD=$(BUILD) tests/run.sh
+
+bench: all
+	$(Q)BUILD=$(BUILD) tests/bench/run.sh
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all test bench clean
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

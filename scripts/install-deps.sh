@@ -1,0 +1,33 @@
+#!/bin/bash
+# Installs what xlb needs to build, test and demo on Debian 12, from Debian's
+# own packages. Idempotent: installs only what is missing. Run as root.
+set -euo pipefail
+
+PACKAGES=(
+	# build
+	make gcc clang llvm pkg-config libc6-dev linux-libc-dev
+	libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev
+	libssl-dev libconfig-dev libjson-c-dev libmicrohttpd-dev libmnl-dev
+	# run and test
+	iproute2 xdp-tools ethtool tcpdump iperf3 netsniff-ng openssl procps
+	util-linux kmod python3 curl
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+		missing+=("$p")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+	echo "install-deps: everything is installed"
+	exit 0
+fi
+if [[ $(id -u) -ne 0 ]]; then
+	echo "install-deps: missing ${missing[*]}; run as root to install them" >&2
+	exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* dataplane.c: typed access to the XDP program's maps (see dataplane.h). */
+#include "dataplane.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+struct map_slot {
+	const char *name;
+	size_t offset;
+};
+
+#define SLOT(field, pin) { pin, offsetof(struct xlb_dp, field) }
+static const struct map_slot map_slots[] = {
+	SLOT(config, XLB_MAP_CONFIG),
+	SLOT(vips, XLB_MAP_VIPS),
+	SLOT(vip_addrs, XLB_MAP_VIP_ADDRS),
+	SLOT(rings, XLB_MAP_RINGS),
+	SLOT(backends, XLB_MAP_BACKENDS),
+	SLOT(flows, XLB_MAP_FLOWS),
+	SLOT(reasons, XLB_MAP_REASONS),
+	SLOT(vip_stats, XLB_MAP_VIP_STATS),
+	SLOT(backend_stats, XLB_MAP_BACKEND_STATS),
+	SLOT(syn_src, XLB_MAP_SYN_SRC),
+	SLOT(cpu_state, XLB_MAP_CPU_STATE),
+};
+#undef SLOT
+
+#define N_SLOTS (sizeof(map_slots) / sizeof(map_slots[0]))
+
+static int *slot_fd(struct xlb_dp *dp, size_t i)
+{
+	return (int *)((char *)dp + map_slots[i].offset);
+}
+
+static int init_cpus(struct xlb_dp *dp)
+{
+	dp->ncpus = libbpf_num_possible_cpus();
+	return dp->ncpus > 0 ? 0 : (dp->ncpus ? dp->ncpus : -EINVAL);
+}
+
+int xlb_dp_from_object(struct xlb_dp *dp, struct bpf_object *obj)
+{
+	const struct bpf_map *map;
+	size_t i;
+
+	for (i = 0; i < N_SLOTS; i++) {
+		map = bpf_object__find_map_by_name(obj, map_slots[i].name);
+		if (!map || bpf_map__fd(map) < 0)
+			return -ENOENT;
+		*slot_fd(dp, i) = bpf_map__fd(map);
+	}
+	return init_cpus(dp);
+}
+
+int xlb_dp_open_pinned(struct xlb_dp *dp, const char *dir)
+{
+	char path[PATH_MAX];
+	size_t i, j;
+	int err;
+
+	for (i = 0; i < N_SLOTS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, map_slots[i].name);
+		*slot_fd(dp, i) = bpf_obj_get(path);
+		if (*slot_fd(dp, i) < 0) {
+			err = -errno;
+			for (j = 0; j < i; j++)
+				close(*slot_fd(dp, j));
+			return err;
+		}
+	}
+	err = init_cpus(dp);
+	if (err)
+		xlb_dp_close(dp);
+	return err;
+}
+
+void xlb_dp_close(struct xlb_dp *dp)
+{
+	for (size_t i = 0; i < N_SLOTS; i++) {
+		if (*slot_fd(dp, i) >= 0)
+			close(*slot_fd(dp, i));
+		*slot_fd(dp, i) = -1;
+	}
+}
+
+static int ret_errno(int ret)
+{
+	return ret < 0 ? -errno : 0;
+}
+
+int xlb_dp_config_get(const struct xlb_dp *dp, struct xlb_config *cfg)
+{
+	__u32 zero = 0;
+
+	return ret_errno(bpf_map_lookup_elem(dp->config, &zero, cfg));
+}
+
+int xlb_dp_config_set(const struct xlb_dp *dp, const struct xlb_config *cfg)
+{
+	__u32 zero = 0;
+
+	return ret_errno(bpf_map_update_elem(dp->config, &zero, cfg, BPF_ANY));
+}
+
+/* Write zeros to every CPU's copy of a per-CPU array entry. */
+static int percpu_zero(const struct xlb_dp *dp, int fd, __u32 key, size_t value_size)
+{
+	size_t stride = (value_size + 7) & ~(size_t)7;
+	void *zeros = calloc(dp->ncpus, stride);
+	int err;
+
+	if (!zeros)
+		return -ENOMEM;
+	err = ret_errno(bpf_map_update_elem(fd, &key, zeros, BPF_ANY));
+	free(zeros);
+	return err;
+}
+
+static void addr_key_of(const struct xlb_vip_key *key, struct xlb_addr_key *ak)
+{
+	memset(ak, 0, sizeof(*ak));
+	memcpy(ak->addr, key->addr, sizeof(ak->addr));
+	ak->family = key->family;
+}
+
+/* Count one more (DELTA = 1) or one fewer (-1) VIP on an address. */
+static int vip_addr_count(const struct xlb_dp *dp, const struct xlb_vip_key *key, int delta)
+{
+	struct xlb_addr_key ak;
+	__u32 n = 0;
+
+	addr_key_of(key, &ak);
+	if (bpf_map_lookup_elem(dp->vip_addrs, &ak, &n) && errno != ENOENT)
+		return -errno;
+	if (delta < 0 && n <= 1)
+		return bpf_map_delete_elem(dp->vip_addrs, &ak) && errno != ENOENT ? -errno : 0;
+	n += delta;
+	return ret_errno(bpf_map_update_elem(dp->vip_addrs, &ak, &n, BPF_ANY));
+}
+
+int xlb_dp_vip_get(const struct xlb_dp *dp, const struct xlb_vip_key *key,
+		   struct xlb_vip *vip)
+{
+	return ret_errno(bpf_map_lookup_elem(dp->vips, key, vip));
+}
+
+int xlb_dp_vip_set(const struct xlb_dp *dp, const struct xlb_vip_key *key,
+		   const struct xlb_vip *vip)
+{
+	struct xlb_vip cur, next = *vip;
+	int err;
+
+	if (vip->vip_id >= XLB_MAX_VIPS)
+		return -EINVAL;
+	if (!xlb_dp_vip_get(dp, key, &cur)) {
+		if (cur.vip_id != vip->vip_id)
+			return -EEXIST;
+		next.ring_id = cur.ring_id;
+		next.ring_size = cur.ring_size;
+		return ret_errno(bpf_map_update_elem(dp->vips, key, &next, BPF_EXIST));
+	}
+	if (errno != ENOENT)
+		return -errno;
+
+	next.ring_id = 2 * vip->vip_id;
+	next.ring_size = 0;
+	err = percpu_zero(dp, dp->vip_stats, vip->vip_id, sizeof(struct xlb_vip_stats));
+	if (err)
+		return err;
+	err = vip_addr_count(dp, key, 1);
+	if (err)
+		return err;
+	if (bpf_map_update_elem(dp->vips, key, &next, BPF_NOEXIST)) {
+		err = -errno;
+		vip_addr_count(dp, key, -1);
+	}
+	return err;
+}
+
+int xlb_dp_vip_del(const struct xlb_dp *dp, const struct xlb_vip_key *key)
+{
+	struct xlb_vip cur;
+	__u32 ring;
+	int err;
+
+	err = xlb_dp_vip_get(dp, key, &cur);
+	if (err)
+		return err;
+	if (bpf_map_delete_elem(dp->vips, key))
+		return -errno;
+	for (ring = 2 * cur.vip_id; ring < 2 * cur.vip_id + 2; ring++)
+		bpf_map_delete_elem(dp->rings, &ring);
+	return vip_addr_count(dp, key, -1);
+}
+
+/* A new inner ring array holding SLOTS. Returns its fd or -errno. */
+static int ring_create(const struct xlb_ring_slot *slots, uint32_t m)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+	__u32 *keys;
+	__u32 count = m;
+	int fd, err;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_ring", sizeof(__u32),
+			    sizeof(struct xlb_ring_slot), m, &opts);
+	if (fd < 0)
+		return -errno;
+	keys = malloc(sizeof(*keys) * m);
+	if (!keys) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (__u32 i = 0; i < m; i++)
+		keys[i] = i;
+	err = ret_errno(bpf_map_update_batch(fd, keys, slots, &count, NULL));
+	free(keys);
+	if (!err && count != m)
+		err = -EIO;
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int xlb_dp_ring_install(const struct xlb_dp *dp, const struct xlb_vip_key *key,
+			const struct xlb_ring_slot *slots, uint32_t m)
+{
+	struct xlb_vip cur, next;
+	__u32 spare, old;
+	int fd, err;
+
+	if (m == 0 || m > XLB_RING_SIZE_MAX)
+		return -EINVAL;
+	err = xlb_dp_vip_get(dp, key, &cur);
+	if (err)
+		return err;
+	old = cur.ring_id;
+	spare = cur.ring_size ? (cur.ring_id ^ 1) : cur.ring_id;
+
+	fd = ring_create(slots, m);
+	if (fd < 0)
+		return fd;
+	err = ret_errno(bpf_map_update_elem(dp->rings, &spare, &fd, BPF_ANY));
+	close(fd);		/* the outer map holds the ring now */
+	if (err)
+		return err;
+
+	/* the switch: ring id and size change in one element update */
+	next = cur;
+	next.ring_id = spare;
+	next.ring_size = m;
+	if (bpf_map_update_elem(dp->vips, key, &next, BPF_EXIST)) {
+		err = -errno;
+		if (spare != old)
+			bpf_map_delete_elem(dp->rings, &spare);
+		return err;
+	}
+	if (cur.ring_size && old != spare)
+		bpf_map_delete_elem(dp->rings, &old);
+	return 0;
+}
+
+int xlb_dp_ring_read(const struct xlb_dp *dp, const struct xlb_vip_key *key,
+		     struct xlb_ring_slot *slots, uint32_t *m)
+{
+	struct xlb_vip vip;
+	__u32 inner_id, i;
+	int fd, err;
+
+	err = xlb_dp_vip_get(dp, key, &vip);
+	if (err)
+		return err;
+	if (!vip.ring_size)
+		return -ENOENT;
+	if (vip.ring_size > *m)
+		return -ENOSPC;
+	if (bpf_map_lookup_elem(dp->rings, &vip.ring_id, &inner_id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0)
+		return -errno;
+	for (i = 0; i < vip.ring_size && !err; i++)
+		err = ret_errno(bpf_map_lookup_elem(fd, &i, &slots[i]));
+	close(fd);
+	*m = vip.ring_size;
+	return err;
+}
+
+int xlb_dp_backend_set(const struct xlb_dp *dp, uint32_t id, const struct xlb_backend *be)
+{
+	struct xlb_backend cur;
+	int err;
+
+	if (id >= XLB_MAX_BACKENDS)
+		return -EINVAL;
+	err = xlb_dp_backend_get(dp, id, &cur);
+	if (err)
+		return err;
+	if (cur.state == XLB_BACKEND_UNUSED && be->state != XLB_BACKEND_UNUSED) {
+		err = percpu_zero(dp, dp->backend_stats, id, sizeof(struct xlb_backend_stats));
+		if (err)
+			return err;
+	}
+	return ret_errno(bpf_map_update_elem(dp->backends, &id, be, BPF_ANY));
+}
+
+int xlb_dp_backend_get(const struct xlb_dp *dp, uint32_t id, struct xlb_backend *be)
+{
+	return ret_errno(bpf_map_lookup_elem(dp->backends, &id, be));
+}
+
+long xlb_dp_flows_flush(const struct xlb_dp *dp, uint32_t backend_id)
+{
+	struct xlb_flow_key *keys = NULL, *grown, cur, next;
+	size_t n = 0, cap = 0;
+	struct xlb_flow f;
+	long deleted = 0;
+	void *prev = NULL;
+
+	/* collect first: deleting while walking a hash map restarts the walk */
+	while (!bpf_map_get_next_key(dp->flows, prev, &next)) {
+		cur = next;
+		prev = &cur;
+		if (backend_id != XLB_NO_BACKEND &&
+		    (bpf_map_lookup_elem(dp->flows, &cur, &f) || f.backend_id != backend_id))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 4096;
+			grown = realloc(keys, cap * sizeof(*keys));
+			if (!grown) {
+				free(keys);
+				return -ENOMEM;
+			}
+			keys = grown;
+		}
+		keys[n++] = cur;
+	}
+	for (size_t i = 0; i < n; i++)
+		deleted += bpf_map_delete_elem(dp->flows, &keys[i]) == 0;
+	free(keys);
+	return deleted;
+}
+
+/* Sum a per-CPU array entry made of u64 fields into SUM (FIELDS u64s). */
+static int percpu_sum(const struct xlb_dp *dp, int fd, __u32 key, __u64 *sum, size_t fields)
+{
+	__u64 *values = calloc(dp->ncpus, fields * sizeof(__u64));
+
+	if (!values)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, values)) {
+		int err = -errno;
+
+		free(values);
+		return err;
+	}
+	memset(sum, 0, fields * sizeof(__u64));
+	for (int cpu = 0; cpu < dp->ncpus; cpu++)
+		for (size_t f = 0; f < fields; f++)
+			sum[f] += values[cpu * fields + f];
+	free(values);
+	return 0;
+}
+
+int xlb_dp_reasons_read(const struct xlb_dp *dp, uint64_t out[XLB_R_MAX])
+{
+	int err;
+
+	for (__u32 r = 0; r < XLB_R_MAX; r++) {
+		err = percpu_sum(dp, dp->reasons, r, (__u64 *)&out[r], 1);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int xlb_dp_vip_stats_read(const struct xlb_dp *dp, uint32_t vip_id, struct xlb_vip_stats *sum)
+{
+	return percpu_sum(dp, dp->vip_stats, vip_id, (__u64 *)sum, sizeof(*sum) / sizeof(__u64));
+}
+
+int xlb_dp_backend_stats_read(const struct xlb_dp *dp, uint32_t backend_id,
+			      struct xlb_backend_stats *sum)
+{
+	return percpu_sum(dp, dp->backend_stats, backend_id, (__u64 *)sum,
+			  sizeof(*sum) / sizeof(__u64));
+}
+
+struct reason_info {
+	const char *name;
+	const char *help;
+	enum xlb_reason_kind kind;
+};
+
+#define XLB_REASON_INFO(n, str, k, h) [XLB_R_##n] = { str, h, XLB_KIND_##k },
+static const struct reason_info reasons[XLB_R_MAX] = {
+	XLB_REASONS(XLB_REASON_INFO)
+};
+#undef XLB_REASON_INFO
+
+const char *xlb_reason_name(enum xlb_reason r)
+{
+	return r < XLB_R_MAX ? reasons[r].name : "unknown";
+}
+
+const char *xlb_reason_help(enum xlb_reason r)
+{
+	return r < XLB_R_MAX ? reasons[r].help : "";
+}
+
+enum xlb_reason_kind xlb_reason_kind(enum xlb_reason r)
+{
+	return r < XLB_R_MAX ? reasons[r].kind : XLB_KIND_EVENT;
+}

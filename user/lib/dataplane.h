@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * dataplane.h: typed access to the XDP program's maps (include/xlb.h) for
+ * whoever programs them: xlbd, the tests, the benchmarks. Every function
+ * returns 0 or a negative errno and leaves the maps as they were on error,
+ * except where noted.
+ */
+#ifndef XLB_DATAPLANE_H
+#define XLB_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xlb.h"
+
+struct bpf_object;
+
+struct xlb_dp {
+	int config;
+	int vips;
+	int vip_addrs;
+	int rings;
+	int backends;
+	int flows;
+	int reasons;
+	int vip_stats;
+	int backend_stats;
+	int syn_src;
+	int cpu_state;
+	int ncpus;		/* possible CPUs, for per-CPU values */
+};
+
+/* Map fds from a loaded object (e.g. a skeleton's obj). The fds stay owned
+ * by the object; xlb_dp_close() must not be called on the result. */
+int xlb_dp_from_object(struct xlb_dp *dp, struct bpf_object *obj);
+
+/* Open the maps pinned in DIR (e.g. /sys/fs/bpf/xlb, or
+ * /sys/fs/bpf/tc/globals after `ip link set dev IF xdp obj xlb.bpf.o`).
+ * Fails with -ENOENT naming nothing if any map is missing; on failure no
+ * fd is left open. */
+int xlb_dp_open_pinned(struct xlb_dp *dp, const char *dir);
+void xlb_dp_close(struct xlb_dp *dp);
+
+int xlb_dp_config_get(const struct xlb_dp *dp, struct xlb_config *cfg);
+int xlb_dp_config_set(const struct xlb_dp *dp, const struct xlb_config *cfg);
+
+/* Create or update a VIP. On create, the VIP's address is counted in
+ * xlb_vip_addrs. ring_id/ring_size in *vip are ignored for an existing VIP
+ * (its live ring is kept); for a new VIP they are set to "no ring". */
+int xlb_dp_vip_set(const struct xlb_dp *dp, const struct xlb_vip_key *key,
+		   const struct xlb_vip *vip);
+int xlb_dp_vip_get(const struct xlb_dp *dp, const struct xlb_vip_key *key,
+		   struct xlb_vip *vip);
+/* Remove a VIP, its rings and its address count. */
+int xlb_dp_vip_del(const struct xlb_dp *dp, const struct xlb_vip_key *key);
+
+/* Install SLOTS (M entries) as the VIP's ring, atomically: build a new inner
+ * map in the VIP's spare ring id, then switch the VIP to it. */
+int xlb_dp_ring_install(const struct xlb_dp *dp, const struct xlb_vip_key *key,
+			const struct xlb_ring_slot *slots, uint32_t m);
+/* Read the live ring of a VIP into SLOTS (room for *m entries; *m is set). */
+int xlb_dp_ring_read(const struct xlb_dp *dp, const struct xlb_vip_key *key,
+		     struct xlb_ring_slot *slots, uint32_t *m);
+
+int xlb_dp_backend_set(const struct xlb_dp *dp, uint32_t id,
+		       const struct xlb_backend *be);
+int xlb_dp_backend_get(const struct xlb_dp *dp, uint32_t id, struct xlb_backend *be);
+
+/* Delete every flow entry; with BACKEND_ID != XLB_NO_BACKEND only those
+ * pointing at it. Returns the number deleted or a negative errno. */
+long xlb_dp_flows_flush(const struct xlb_dp *dp, uint32_t backend_id);
+
+/* Counters, summed over CPUs. */
+int xlb_dp_reasons_read(const struct xlb_dp *dp, uint64_t out[XLB_R_MAX]);
+int xlb_dp_vip_stats_read(const struct xlb_dp *dp, uint32_t vip_id,
+			  struct xlb_vip_stats *sum);
+int xlb_dp_backend_stats_read(const struct xlb_dp *dp, uint32_t backend_id,
+			      struct xlb_backend_stats *sum);
+
+/* Name, kind and help text of a reason (from XLB_REASONS in xlb.h). */
+const char *xlb_reason_name(enum xlb_reason r);
+const char *xlb_reason_help(enum xlb_reason r);
+enum xlb_reason_kind xlb_reason_kind(enum xlb_reason r);
+
+#endif
