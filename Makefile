@@ -26,7 +26,7 @@ endif
 
 WARN      := -Wall -Wextra -Wno-unused-parameter
 CFLAGS    ?= -O2 -g
-CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser/lib -I$(BUILD)/gen -MMD -MP
+CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser/lib -Itests/lib -I$(BUILD)/gen -MMD -MP
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	      -Iinclude -Ibpf -I/usr/include/$(TRIPLET) -MMD -MP
 LDLIBS    := -lxdp -lbpf -lelf -lz
