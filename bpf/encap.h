@@ -142,11 +142,12 @@ static __always_inline void fill_outer_v4(struct iphdr *o, const struct packet *
 
 static __always_inline void fill_outer_v6(struct ipv6hdr *o, const struct packet *p,
 					  const struct xlb_config *cfg,
-					  const struct xlb_backend *be, const __be32 src[4])
+					  const struct xlb_backend *be, const __be32 src[4],
+					  __u32 hash)
 {
 	/* version 6, traffic class, and the flow hash as flow label, so ECMP
 	 * and RSS on the way to the backend keep a flow together */
-	*(__be32 *)o = bpf_htonl((6u << 28) | ((__u32)p->tos << 20) | (p->hash & 0xfffff));
+	*(__be32 *)o = bpf_htonl((6u << 28) | ((__u32)p->tos << 20) | (hash & 0xfffff));
 	o->payload_len = bpf_htons(p->ip_len);
 	o->nexthdr = p->key.family == XLB_FAMILY_V4 ? IPPROTO_IPIP : IPPROTO_IPV6;
 	o->hop_limit = cfg->ttl ?: DEFAULT_TTL;
@@ -155,7 +156,7 @@ static __always_inline void fill_outer_v6(struct ipv6hdr *o, const struct packet
 }
 
 /* Encapsulate to BE and send back out toward the gateway. */
-static __always_inline int encapsulate(struct xdp_md *ctx, const struct packet *p,
+static __always_inline int encapsulate(struct xdp_md *ctx, struct packet *p,
 				       const struct xlb_config *cfg,
 				       const struct xlb_backend *be)
 {
@@ -163,8 +164,12 @@ static __always_inline int encapsulate(struct xdp_md *ctx, const struct packet *
 	void *data_end, *data, *outer;
 	struct l2_saved l2;
 	__be32 src[4] = {};
+	__u32 hash = 0;
 
-	if (mac_is_zero(cfg->gw_mac) || !outer_source(cfg, be->family, p->hash, src))
+	/* the hash costs only where it shows: IPv6 flow label, source prefix */
+	if (be->family == XLB_FAMILY_V6 || (cfg->flags & XLB_CFG_F_SRC_FROM_PREFIX))
+		hash = packet_hash(p, cfg->hash_seed);
+	if (mac_is_zero(cfg->gw_mac) || !outer_source(cfg, be->family, hash, src))
 		return verdict(XDP_DROP, XLB_R_DROP_NO_CONFIG);
 
 	data = (void *)(long)ctx->data;
@@ -187,7 +192,7 @@ static __always_inline int encapsulate(struct xdp_md *ctx, const struct packet *
 	} else {
 		if (outer + sizeof(struct ipv6hdr) > data_end)
 			return verdict(XDP_DROP, XLB_R_DROP_ADJUST);
-		fill_outer_v6(outer, p, cfg, be, src);
+		fill_outer_v6(outer, p, cfg, be, src, hash);
 	}
 	return XDP_TX;
 }

@@ -4,12 +4,13 @@
 #define XLB_BPF_HASH_H
 
 #include "common.h"
+#include "parse.h"
 
 #define JHASH_INITVAL	0xdeadbeef
 
 static __always_inline __u32 rol32(__u32 w, unsigned int s)
 {
-	return (w << s) | (w >> (32 - s));
+	return (w << (s & 31)) | (w >> ((32 - s) & 31));
 }
 
 #define jhash_mix(a, b, c) do {					\
@@ -80,6 +81,18 @@ static __always_inline __u32 flow_hash(const struct xlb_flow_key *k, bool src_on
 	__builtin_memcpy(w + 4, k->dst, 16);
 	w[8] = ((__u32)k->sport << 16) | k->dport;
 	return jhash_words(w, 9, seed);
+}
+
+/* The full 5-tuple hash of the packet, computed at most once. It feeds the
+ * ring (unless the VIP hashes the source only), the IPv6 flow label and the
+ * outer source from a prefix, so all packets of a flow agree on them. */
+static __always_inline __u32 packet_hash(struct packet *p, __u32 seed)
+{
+	if (!p->hash_ok) {
+		p->hash = flow_hash(&p->key, false, seed);
+		p->hash_ok = 1;
+	}
+	return p->hash;
 }
 
 #endif

@@ -137,13 +137,13 @@ static __always_inline int send_pkt_too_big_v6(struct xdp_md *ctx, const struct 
 
 /* The packet would not fit the path to the backend once encapsulated. */
 static __always_inline int answer_too_big(struct xdp_md *ctx, const struct packet *p,
-					  const struct xlb_config *cfg, __u32 olen, __u64 now)
+					  const struct xlb_config *cfg, __u32 olen)
 {
 	__u32 mtu = config_mtu(cfg) - olen;
 
 	if (!p->df || p->ip_len < (p->key.family == XLB_FAMILY_V4 ? ICMP4_QUOTE : ICMP6_QUOTE))
 		return verdict(XDP_DROP, XLB_R_DROP_TOO_BIG);
-	if (!icmp_budget_allows(cfg, now))
+	if (!icmp_budget_allows(cfg))
 		return verdict(XDP_DROP, XLB_R_DROP_ICMP_RATE);
 	if (p->key.family == XLB_FAMILY_V4)
 		return send_frag_needed_v4(ctx, p, mtu);

@@ -61,12 +61,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_backends SEC(".maps");
 
-/* Per-CPU LRU lists: no cross-CPU lock on insert; a flow normally stays on
- * one CPU (RSS), and lookups still see every CPU's entries. */
+/* One common LRU: with per-CPU LRU lists (BPF_F_NO_COMMON_LRU) each CPU
+ * could hold only max_entries / ncpus flows, so a single busy RX queue
+ * would see a fraction of the table. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, XLB_FLOW_TABLE_DEFAULT);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct xlb_flow_key);
 	__type(value, struct xlb_flow);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

@@ -52,6 +52,7 @@ enum mss_result {
 	MSS_CLAMPED,
 	MSS_ALREADY_SMALL,
 	MSS_NO_OPTION,
+	MSS_NOT_FIRST,			/* fast path only: walk the options */
 };
 
 /* The RFC 1624 update for a 16-bit field at byte offset OFF of the summed

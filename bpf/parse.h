@@ -18,7 +18,7 @@
 
 struct packet {
 	struct xlb_flow_key key;	/* client -> VIP; ports 0 for ICMP */
-	__u32	hash;			/* flow hash, once a VIP matched */
+	__u32	hash;			/* 5-tuple hash: packet_hash() */
 	__u16	l3_off;			/* IP header, from the frame start */
 	__u16	l4_off;			/* transport header */
 	__u16	ip_len;			/* IP header + payload, from the header */
@@ -28,6 +28,7 @@ struct packet {
 	__u8	fragment;
 	__u8	tcp_flags;		/* byte 13 of the TCP header */
 	__u8	l4_ok;			/* the L4 header's ports were readable */
+	__u8	hash_ok;		/* hash is computed */
 };
 
 /* Offsets live in struct packet; masks (never changing a valid offset) let
@@ -121,7 +122,7 @@ static __always_inline int parse_ipv4(struct packet *p, void *data, void *data_e
 static __always_inline bool ip6_is_ext(__u8 nh)
 {
 	return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING ||
-	       nh == IPPROTO_DSTOPTS || nh == IPPROTO_FRAGMENT || nh == IPPROTO_AH;
+	       nh == IPPROTO_DSTOPTS || nh == IPPROTO_FRAGMENT;
 }
 
 static __always_inline int parse_ipv6(struct packet *p, void *data, void *data_end)
@@ -160,8 +161,6 @@ static __always_inline int parse_ipv6(struct packet *p, void *data, void *data_e
 		if (nh == IPPROTO_FRAGMENT) {
 			p->fragment = 1;
 			off += 8;
-		} else if (nh == IPPROTO_AH) {
-			off += (ext[1] + 2) * 4;
 		} else {
 			off += (ext[1] + 1) * 8;
 		}
@@ -236,19 +235,23 @@ static __always_inline int parse_packet(struct xdp_md *ctx, struct packet *p)
 	}
 }
 
+/* An IPv4 packet whose header checksum is wrong (or unreadable)? */
+static __always_inline bool ipv4_csum_bad(const struct packet *p, void *data, void *data_end)
+{
+	struct iphdr *iph = l3_hdr(p, data);
+
+	if (p->key.family != XLB_FAMILY_V4)
+		return false;
+	return (void *)(iph + 1) > data_end || !ipv4_hdr_csum_ok(iph, data_end);
+}
+
 /* Full L4 checks for a packet bound for a VIP. */
 static __always_inline int validate_vip_packet(struct packet *p, void *data, void *data_end)
 {
 	__u32 l4_len = p->l3_off + p->ip_len - p->l4_off;
 
-	if (p->key.family == XLB_FAMILY_V4) {
-		struct iphdr *iph = l3_hdr(p, data);
-
-		if ((void *)(iph + 1) > data_end)
-			return verdict(XDP_DROP, XLB_R_DROP_IP_TRUNC);
-		if (!ipv4_hdr_csum_ok(iph, data_end))
-			return verdict(XDP_DROP, XLB_R_DROP_IP_CSUM);
-	}
+	if (ipv4_csum_bad(p, data, data_end))
+		return verdict(XDP_DROP, XLB_R_DROP_IP_CSUM);
 	if (p->key.proto == IPPROTO_TCP) {
 		__u8 *th = l4_hdr(p, data);
 		__u32 doff;

@@ -34,10 +34,10 @@ static __always_inline struct xlb_config *get_config(void)
 }
 
 /* Drops after the VIP is known also count against the VIP. */
-static __always_inline int vip_verdict(const struct xlb_vip *vip, int act)
+static __always_inline int vip_verdict(__u32 vip_id, int act)
 {
 	if (act == XDP_DROP)
-		count_vip_drop(vip->vip_id);
+		count_vip_drop(vip_id);
 	return act;
 }
 
@@ -76,15 +76,40 @@ __noinline int xlb_clamp_mss(struct xdp_md *ctx, __u32 tcp_off, __u32 clamp)
 	return MSS_CLAMPED;
 }
 
+/* The fast path: Linux, Windows and the BSDs put MSS first. Returns an
+ * enum mss_result, MSS_NOT_FIRST when the options need walking. */
+static __always_inline int clamp_mss_first(struct xdp_md *ctx, const struct packet *p,
+					   __u16 clamp)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	struct tcphdr *th = l4_hdr(p, (void *)(long)ctx->data);
+	__u8 *opt = (void *)(th + 1);
+	__be16 old, new;
+
+	if ((void *)(opt + TCPOLEN_MSS) > data_end || th->doff * 4 < sizeof(*th) + TCPOLEN_MSS ||
+	    opt[0] != TCPOPT_MSS || opt[1] != TCPOLEN_MSS)
+		return MSS_NOT_FIRST;
+	old = *(__be16 *)(opt + 2);
+	if (bpf_ntohs(old) <= clamp)
+		return MSS_ALREADY_SMALL;
+	new = bpf_htons(clamp);
+	*(__be16 *)(opt + 2) = new;
+	csum_replace2(&th->check, old, new);
+	return MSS_CLAMPED;
+}
+
 static __always_inline void clamp_syn_mss(struct xdp_md *ctx, const struct packet *p,
-					  const struct xlb_vip *vip,
-					  const struct xlb_config *cfg, __u32 olen)
+					  __u16 vip_mss, const struct xlb_config *cfg,
+					  __u32 olen)
 {
 	__u32 ip_hdr = p->key.family == XLB_FAMILY_V4 ? sizeof(struct iphdr)
 						      : sizeof(struct ipv6hdr);
-	__u16 clamp = vip->mss ?: config_mtu(cfg) - olen - ip_hdr - sizeof(struct tcphdr);
+	__u16 clamp = vip_mss ?: config_mtu(cfg) - olen - ip_hdr - sizeof(struct tcphdr);
+	int res = clamp_mss_first(ctx, p, clamp);
 
-	switch (xlb_clamp_mss(ctx, p->l4_off, clamp)) {
+	if (res == MSS_NOT_FIRST)
+		res = xlb_clamp_mss(ctx, p->l4_off, clamp);
+	switch (res) {
 	case MSS_CLAMPED:
 		count(XLB_R_EV_MSS_CLAMPED);
 		break;
@@ -107,24 +132,51 @@ static __always_inline int forward_icmp_error(struct xdp_md *ctx, struct packet 
 	struct xlb_vip *vip;
 	int act;
 
+	if (ipv4_csum_bad(p, data, data_end))
+		return is_vip_addr(p) ? verdict(XDP_DROP, XLB_R_DROP_IP_CSUM)
+				      : verdict(XDP_PASS, XLB_R_PASS_ICMP);
 	act = icmp_error_flow(p, data, data_end);
 	if (act != CONTINUE)
 		return act;
 	vip = find_vip(p);
 	if (!vip)
 		return verdict(XDP_PASS, XLB_R_PASS_ICMP);
-	p->hash = flow_hash(&p->key, vip->flags & XLB_VIP_F_HASH_SRC_ONLY, cfg->hash_seed);
-	act = icmp_backend(p, vip, &c);
+	act = icmp_backend(p, vip, cfg, &c);
 	if (act != CONTINUE)
-		return vip_verdict(vip, act);
+		return vip_verdict(vip->vip_id, act);
 	if (p->ip_len + outer_hdr_len(c.be->family) > config_mtu(cfg))
-		return vip_verdict(vip, verdict(XDP_DROP, XLB_R_DROP_TOO_BIG));
+		return vip_verdict(vip->vip_id, verdict(XDP_DROP, XLB_R_DROP_TOO_BIG));
 	act = encapsulate(ctx, p, cfg, c.be);
 	if (act != XDP_TX)
-		return vip_verdict(vip, act);
+		return vip_verdict(vip->vip_id, act);
 	count(XLB_R_EV_ICMP_FORWARDED);
 	count_forward(vip->vip_id, c.id, p->ip_len, false);
 	return XDP_TX;
+}
+
+/* A packet without a usable flow entry (a SYN, a miss, a flow whose backend
+ * went down): the VIP and its ring decide. */
+static __always_inline int ring_path(struct xdp_md *ctx, struct packet *p,
+				     const struct xlb_config *cfg, __u64 jiffies,
+				     enum flow_state fs, struct choice *c, __u16 *mss)
+{
+	struct xlb_vip *vip = find_vip(p);
+	int act;
+
+	if (!vip)
+		return verdict(XDP_PASS, XLB_R_PASS_NOT_VIP);
+	act = validate_vip_packet(p, (void *)(long)ctx->data, (void *)(long)ctx->data_end);
+	if (act != CONTINUE)
+		return vip_verdict(vip->vip_id, act);
+	if (!is_syn(p))
+		count(fs == FLOW_STALE ? XLB_R_EV_FLOW_DOWN : XLB_R_EV_FLOW_MISS);
+	if (is_syn(p) && cfg->syn_src_rate && !syn_src_allowed(p, cfg))
+		return vip_verdict(vip->vip_id, verdict(XDP_DROP, XLB_R_DROP_SYN_SRC_RATE));
+	act = ring_decide(p, vip, cfg, jiffies, c);
+	if (act != CONTINUE)
+		return vip_verdict(vip->vip_id, act);
+	*mss = vip->mss;
+	return CONTINUE;
 }
 
 static __always_inline int xlb_process(struct xdp_md *ctx)
@@ -132,9 +184,10 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 	struct xlb_config *cfg;
 	struct packet p = {};
 	struct choice c = {};
-	struct xlb_vip *vip;
-	__u32 olen;
-	__u64 now;
+	__u16 vip_mss = 0;
+	enum flow_state fs;
+	__u32 olen, vip_id;
+	__u64 jiffies;
 	int act;
 
 	act = parse_packet(ctx, &p);
@@ -146,32 +199,32 @@ static __always_inline int xlb_process(struct xdp_md *ctx)
 	if (p.key.proto == IPPROTO_ICMP || p.key.proto == IPPROTO_ICMPV6)
 		return forward_icmp_error(ctx, &p, cfg);
 
-	vip = find_vip(&p);
-	if (!vip)
-		return verdict(XDP_PASS, XLB_R_PASS_NOT_VIP);
-	act = validate_vip_packet(&p, (void *)(long)ctx->data, (void *)(long)ctx->data_end);
-	if (act != CONTINUE)
-		return vip_verdict(vip, act);
-
-	now = bpf_ktime_get_coarse_ns();
-	if (is_syn(&p) && cfg->syn_src_rate && !syn_src_allowed(&p, cfg, now))
-		return vip_verdict(vip, verdict(XDP_DROP, XLB_R_DROP_SYN_SRC_RATE));
-
-	p.hash = flow_hash(&p.key, vip->flags & XLB_VIP_F_HASH_SRC_ONLY, cfg->hash_seed);
-	act = choose_backend(&p, vip, cfg, now, &c);
-	if (act != CONTINUE)
-		return vip_verdict(vip, act);
+	/* established flows: the flow table alone knows where they go */
+	jiffies = bpf_jiffies64();
+	fs = is_syn(&p) ? FLOW_MISS : flow_lookup(&p, jiffies, &c);
+	if (fs == FLOW_HIT) {
+		act = validate_vip_packet(&p, (void *)(long)ctx->data,
+					  (void *)(long)ctx->data_end);
+		if (act != CONTINUE)
+			return vip_verdict(c.be->vip_id, act);
+		count(XLB_R_EV_FLOW_HIT);
+	} else {
+		act = ring_path(ctx, &p, cfg, jiffies, fs, &c, &vip_mss);
+		if (act != CONTINUE)
+			return act;
+	}
+	vip_id = c.be->vip_id;
 
 	olen = outer_hdr_len(c.be->family);
 	if (p.ip_len + olen > config_mtu(cfg))
-		return vip_verdict(vip, answer_too_big(ctx, &p, cfg, olen, now));
+		return vip_verdict(vip_id, answer_too_big(ctx, &p, cfg, olen));
 	if (is_syn(&p))
-		clamp_syn_mss(ctx, &p, vip, cfg, olen);
+		clamp_syn_mss(ctx, &p, vip_mss, cfg, olen);
 
 	act = encapsulate(ctx, &p, cfg, c.be);
 	if (act != XDP_TX)
-		return vip_verdict(vip, act);
-	count_forward(vip->vip_id, c.id, p.ip_len, c.new_flow);
+		return vip_verdict(vip_id, act);
+	count_forward(vip_id, c.id, p.ip_len, c.new_flow);
 	return XDP_TX;
 }
 

@@ -12,8 +12,9 @@
  * rate of a few SYNs per second still refills smoothly. Concurrent CPUs may
  * race on one bucket; the error is a token or two, never a lock. */
 static __always_inline bool syn_src_allowed(const struct packet *p,
-					    const struct xlb_config *cfg, __u64 now)
+					    const struct xlb_config *cfg)
 {
+	__u64 now = bpf_ktime_get_coarse_ns();
 	struct xlb_addr_key k = { .family = p->key.family };
 	__u64 cap = (__u64)(cfg->syn_src_burst ?: cfg->syn_src_rate) * 1000;
 	struct xlb_syn_bucket *b, fresh;
@@ -42,14 +43,15 @@ static __always_inline bool syn_src_allowed(const struct packet *p,
 
 /* May this CPU send one more generated ICMP error? A theoretical-arrival-
  * time bucket: icmp_rate per second, bursts of up to one second's worth. */
-static __always_inline bool icmp_budget_allows(const struct xlb_config *cfg, __u64 now)
+static __always_inline bool icmp_budget_allows(const struct xlb_config *cfg)
 {
 	struct xlb_cpu_state *st;
 	__u32 zero = 0;
-	__u64 interval;
+	__u64 interval, now;
 
 	if (!cfg->icmp_rate)
 		return false;
+	now = bpf_ktime_get_coarse_ns();
 	st = bpf_map_lookup_elem(&xlb_cpu_state, &zero);
 	if (!st)
 		return false;

@@ -128,12 +128,14 @@ enum xlb_backend_state {
 	XLB_BACKEND_DOWN	= 3,	/* nothing */
 };
 
-/* xlb_backends is indexed by backend id; one entry per (VIP, backend). */
+/* xlb_backends is indexed by backend id; one entry per (VIP, backend).
+ * gen changes whenever the id is given to a new (VIP, backend): a flow
+ * entry recorded under another gen is stale and ignored. */
 struct xlb_backend {
 	__be32	addr[4];
 	__u8	family;
 	__u8	state;			/* enum xlb_backend_state */
-	__u16	pad;
+	__u16	gen;
 	__u32	vip_id;			/* owning VIP */
 };
 _Static_assert(sizeof(struct xlb_backend) == 24, "xlb_backend layout");
@@ -154,20 +156,22 @@ _Static_assert(sizeof(struct xlb_flow_key) == 40, "xlb_flow_key layout");
 
 struct xlb_flow {
 	__u32	backend_id;
-	__u32	pad;
-	__u64	last_seen_ns;		/* CLOCK_MONOTONIC_COARSE; refreshed at
-					 * most once per XLB_FLOW_TOUCH_NS */
+	__u16	backend_gen;		/* xlb_backend.gen when recorded */
+	__u16	pad;
+	__u64	last_seen;		/* kernel jiffies of the last packet, to
+					 * the tick (bpf_jiffies64(): reading a
+					 * nanosecond clock per packet costs more
+					 * than the rest of the lookup) */
 };
 _Static_assert(sizeof(struct xlb_flow) == 16, "xlb_flow layout");
-
-#define XLB_FLOW_TOUCH_NS	1000000000ull
 
 /* ---- counters (per-CPU arrays; user space sums over CPUs) ------------- */
 
 struct xlb_vip_stats {
 	__u64	packets;		/* forwarded to a backend */
 	__u64	bytes;			/* inner bytes forwarded */
-	__u64	new_flows;		/* ring decisions recorded */
+	__u64	new_flows;		/* flow entries written (a connection is
+					 * written by its SYN or its first ACK) */
 	__u64	drops;			/* dropped for any reason */
 };
 _Static_assert(sizeof(struct xlb_vip_stats) == 32, "xlb_vip_stats layout");
@@ -270,14 +274,26 @@ struct xlb_decap_vip {
 };
 _Static_assert(sizeof(struct xlb_decap_vip) == 8, "xlb_decap_vip layout");
 
+/*
+ * Per-CPU counters of both backend programs (xlb_decap_stats, indexed by the
+ * enum; user space sums over CPUs). One list feeds the enum, the counters and
+ * the text of `xlb-backend stats`. X(NAME, "metric_name", "what it means")
+ */
+#define XLB_DECAP_COUNTERS(X)							\
+	X(PASS_OTHER,		"pass_other",		"not an encapsulated packet")	\
+	X(DECAPSULATED,		"decapsulated",		"outer header stripped, inner packet passed to the stack") \
+	X(NOT_LOCAL_VIP,	"pass_not_local_vip",	"encapsulated, inner destination not a local VIP") \
+	X(DROP_MALFORMED,	"drop_malformed",	"encapsulated for a local VIP but inconsistent") \
+	X(SYNACK_CLAMPED,	"synack_mss_clamped",	"tc egress: SYN-ACK MSS lowered")	\
+	X(SYNACK_UNCHANGED,	"synack_mss_unchanged",	"tc egress: SYN-ACK MSS already small, or no option") \
+	X(DROP_FRAGMENT,	"drop_fragment",	"outer IPv4 fragment for a local VIP (path MTU to this backend too small?)") \
+	X(ECN_CE,		"ecn_ce_copied",	"outer ECN CE mark copied to the inner header")
+
+#define XLB_DECAP_COUNTER_ENUM(name, str, help) XLB_DECAP_##name,
 enum xlb_decap_counter {
-	XLB_DECAP_PASS_OTHER,		/* not an encapsulated packet */
-	XLB_DECAP_DECAPSULATED,		/* outer header stripped */
-	XLB_DECAP_NOT_LOCAL_VIP,	/* encapsulated, inner dst not ours */
-	XLB_DECAP_DROP_MALFORMED,	/* encapsulated but inconsistent */
-	XLB_DECAP_SYNACK_CLAMPED,	/* tc egress: SYN-ACK MSS lowered */
-	XLB_DECAP_SYNACK_UNCHANGED,	/* tc egress: already small / no option */
+	XLB_DECAP_COUNTERS(XLB_DECAP_COUNTER_ENUM)
 	XLB_DECAP_COUNTER_MAX
 };
+#undef XLB_DECAP_COUNTER_ENUM
 
 #endif /* XLB_H */

@@ -185,6 +185,44 @@ int xlb_dp_vip_set(const struct xlb_dp *dp, const struct xlb_vip_key *key,
 	return err;
 }
 
+/* Free every backend entry of VIP_ID. The data plane trusts a flow entry
+ * whose backend is in use without looking the VIP up, so a VIP's backends
+ * must go with it. */
+static int backends_free_vip(const struct xlb_dp *dp, __u32 vip_id)
+{
+	const __u32 chunk = 4096;
+	struct xlb_backend *bes = calloc(chunk, sizeof(*bes));
+	__u32 *keys = calloc(chunk, sizeof(*keys));
+	__u32 batch = 0, n, i;
+	void *in = NULL;
+	int err = 0;
+
+	if (!bes || !keys) {
+		err = -ENOMEM;
+		goto out;
+	}
+	do {
+		n = chunk;
+		if (bpf_map_lookup_batch(dp->backends, in, &batch, keys, bes, &n, NULL) &&
+		    errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+		in = &batch;
+		for (i = 0; i < n && !err; i++) {
+			if (bes[i].state == XLB_BACKEND_UNUSED || bes[i].vip_id != vip_id)
+				continue;
+			bes[i].state = XLB_BACKEND_UNUSED;
+			err = ret_errno(bpf_map_update_elem(dp->backends, &keys[i], &bes[i],
+							    BPF_ANY));
+		}
+	} while (!err && n == chunk);
+out:
+	free(bes);
+	free(keys);
+	return err;
+}
+
 int xlb_dp_vip_del(const struct xlb_dp *dp, const struct xlb_vip_key *key)
 {
 	struct xlb_vip cur;
@@ -198,6 +236,9 @@ int xlb_dp_vip_del(const struct xlb_dp *dp, const struct xlb_vip_key *key)
 		return -errno;
 	for (ring = 2 * cur.vip_id; ring < 2 * cur.vip_id + 2; ring++)
 		bpf_map_delete_elem(dp->rings, &ring);
+	err = backends_free_vip(dp, cur.vip_id);
+	if (err)
+		return err;
 	return vip_addr_count(dp, key, -1);
 }
 
@@ -297,7 +338,7 @@ int xlb_dp_ring_read(const struct xlb_dp *dp, const struct xlb_vip_key *key,
 
 int xlb_dp_backend_set(const struct xlb_dp *dp, uint32_t id, const struct xlb_backend *be)
 {
-	struct xlb_backend cur;
+	struct xlb_backend cur, next = *be;
 	int err;
 
 	if (id >= XLB_MAX_BACKENDS)
@@ -305,12 +346,16 @@ int xlb_dp_backend_set(const struct xlb_dp *dp, uint32_t id, const struct xlb_ba
 	err = xlb_dp_backend_get(dp, id, &cur);
 	if (err)
 		return err;
+	/* the data plane owns gen: a new life for the id invalidates every
+	 * flow entry recorded in its old one */
+	next.gen = cur.gen;
 	if (cur.state == XLB_BACKEND_UNUSED && be->state != XLB_BACKEND_UNUSED) {
+		next.gen = cur.gen + 1;
 		err = percpu_zero(dp, dp->backend_stats, id, sizeof(struct xlb_backend_stats));
 		if (err)
 			return err;
 	}
-	return ret_errno(bpf_map_update_elem(dp->backends, &id, be, BPF_ANY));
+	return ret_errno(bpf_map_update_elem(dp->backends, &id, &next, BPF_ANY));
 }
 
 int xlb_dp_backend_get(const struct xlb_dp *dp, uint32_t id, struct xlb_backend *be)

@@ -51,7 +51,8 @@ int xlb_dp_vip_set(const struct xlb_dp *dp, const struct xlb_vip_key *key,
 		   const struct xlb_vip *vip);
 int xlb_dp_vip_get(const struct xlb_dp *dp, const struct xlb_vip_key *key,
 		   struct xlb_vip *vip);
-/* Remove a VIP, its rings and its address count. */
+/* Remove a VIP, its rings, its backends (marked UNUSED: their flow
+ * entries stop being honoured at once) and its address count. */
 int xlb_dp_vip_del(const struct xlb_dp *dp, const struct xlb_vip_key *key);
 
 /* Install SLOTS (M entries) as the VIP's ring, atomically: build a new inner
@@ -62,6 +63,8 @@ int xlb_dp_ring_install(const struct xlb_dp *dp, const struct xlb_vip_key *key,
 int xlb_dp_ring_read(const struct xlb_dp *dp, const struct xlb_vip_key *key,
 		     struct xlb_ring_slot *slots, uint32_t *m);
 
+/* Set backend ID. be->gen is ignored: it is advanced whenever an UNUSED id
+ * comes into use (and its counters are zeroed), kept otherwise. */
 int xlb_dp_backend_set(const struct xlb_dp *dp, uint32_t id,
 		       const struct xlb_backend *be);
 int xlb_dp_backend_get(const struct xlb_dp *dp, uint32_t id, struct xlb_backend *be);
