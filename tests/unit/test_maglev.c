@@ -2,7 +2,7 @@
 /* test_maglev.c: the Maglev ring builder (user/lib/maglev.c): balance,
  * disruption, weights, determinism, drain, bad input, address families. */
 #include "maglev.h"
-#include "../lib/tap.h"
+#include "tap.h"
 
 #include <errno.h>
 #include <stdlib.h>
