@@ -17,7 +17,10 @@
 #define XLB_MAX_VIPS		512
 #define XLB_MAX_RINGS		(2 * XLB_MAX_VIPS)	/* double buffer per VIP */
 #define XLB_MAX_BACKENDS	65536		/* (VIP, backend) pairs */
-#define XLB_FLOW_TABLE_DEFAULT	(1u << 20)	/* concurrent flows */
+/* Flow table capacity: 1M concurrent flows plus half again, so the LRU
+ * never has to evict a live flow at 1M, and the kernel's bucket count
+ * (the next power of two, 2M) keeps hash chains short. About 200 MB. */
+#define XLB_FLOW_TABLE_DEFAULT	((1u << 20) + (1u << 19))
 #define XLB_SYN_SRC_TABLE	65536		/* sources tracked by the SYN limit */
 #define XLB_RING_SIZE_DEFAULT	65537		/* Maglev M, prime */
 #define XLB_RING_SIZE_MAX	1048573		/* largest prime below 2^20 */

@@ -239,7 +239,7 @@ static void tcp_frame(struct frame *f, const char *dst, uint8_t flags, bool mss)
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_xdp DEV PEER [--packets N] [--rounds K] [--cpu C] [--case NAME]\n"
-			"cases: established syn not-vip flows=1 flows=10000 flows=1000000\n");
+			"cases: established syn not-vip first-ack syn-flood flows=1 flows=10000 flows=1000000\n");
 	exit(2);
 }
 
@@ -291,6 +291,7 @@ int main(int argc, char **argv)
 	struct xlb_bench_bpf *x;
 	struct bare_bpf *b;
 	struct bpf_map *m;
+	struct xlb_dp dp_x;
 	int xfd, err;
 	struct opts o;
 	cpu_set_t cpus;
@@ -310,6 +311,8 @@ int main(int argc, char **argv)
 		goto load_fail;
 	configure(x->obj);
 	xfd = bpf_program__fd(x->progs.xlb_bench);
+	if (xlb_dp_from_object(&dp_x, x->obj))
+		goto load_fail;
 
 	/* XDP_TX into a veth is dropped unless the peer runs XDP (LAB.md) */
 	err = bpf_xdp_attach(o.peer_ifindex, bpf_program__fd(b->progs.bare_drop),
@@ -342,14 +345,32 @@ int main(int argc, char **argv)
 		__u32 n = flow_counts[i];
 		char name[32];
 
-		use_frame(x, b, &ack, n);
-		/* warm up: every flow has its entry before timing */
-		run_live(xfd, &o, &ack, 2 * (long)n);
 		snprintf(name, sizeof(name), "flows=%u", n);
 		if (o.only && strcmp(o.only, name))
 			continue;
+		use_frame(x, b, &ack, n);
+		/* warm up: every flow has its entry before timing */
+		run_live(xfd, &o, &ack, 2 * (long)n);
 		expect_live_path(name, x->obj, xfd, &o, &ack, true);
 		bench_case(name, xfd, "bare XDP_TX", bpf_program__fd(b->progs.bare_tx), &o, &ack);
+	}
+
+	/* Last, as they churn the table. The first ACK of each new connection:
+	 * a miss, a ring decision and an insert that evicts (more flows than
+	 * the table holds, so none hits). */
+	if (!o.only || !strcmp(o.only, "first-ack")) {
+		use_frame(x, b, &ack, 4000000);
+		expect_live_path("first-ack", x->obj, xfd, &o, &ack, true);
+		bench_case("first-ack", xfd, "bare XDP_TX", bpf_program__fd(b->progs.bare_tx), &o,
+			   &ack);
+	}
+	/* a SYN flood from 1M sources: the ring answers, the table is only read */
+	if (!o.only || !strcmp(o.only, "syn-flood")) {
+		xlb_dp_flows_flush(&dp_x, XLB_NO_BACKEND);
+		use_frame(x, b, &syn, 1000000);
+		expect_live_path("syn-flood", x->obj, xfd, &o, &syn, true);
+		bench_case("syn-flood", xfd, "bare XDP_TX", bpf_program__fd(b->progs.bare_tx), &o,
+			   &syn);
 	}
 
 	bpf_xdp_detach(o.peer_ifindex, XDP_FLAGS_DRV_MODE, NULL);
