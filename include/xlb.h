@@ -168,6 +168,14 @@ struct xlb_flow {
 };
 _Static_assert(sizeof(struct xlb_flow) == 16, "xlb_flow layout");
 
+/* Context of the xlb_clock syscall program (bpf/xlb_clock.bpf.c). */
+struct xlb_clock_ctx {
+	__u64	jiffies;
+	__u32	hz;			/* CONFIG_HZ, 0 if the kernel config is unreadable */
+	__u32	pad;
+};
+_Static_assert(sizeof(struct xlb_clock_ctx) == 16, "xlb_clock_ctx layout");
+
 /* ---- counters (per-CPU arrays; user space sums over CPUs) ------------- */
 
 struct xlb_vip_stats {

@@ -60,6 +60,49 @@ int xlb_dp_from_object(struct xlb_dp *dp, struct bpf_object *obj)
 	return init_cpus(dp);
 }
 
+int xlb_dp_from_prog(struct xlb_dp *dp, int prog_fd)
+{
+	struct bpf_prog_info pinfo = {};
+	__u32 len = sizeof(pinfo), ids[64], i;
+	size_t s;
+	int fd, err;
+
+	for (s = 0; s < N_SLOTS; s++)
+		*slot_fd(dp, s) = -1;
+	pinfo.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
+	pinfo.map_ids = (__u64)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(prog_fd, &pinfo, &len))
+		return -errno;
+	for (i = 0; i < pinfo.nr_map_ids && i < sizeof(ids) / sizeof(ids[0]); i++) {
+		struct bpf_map_info minfo = {};
+		__u32 mlen = sizeof(minfo);
+
+		fd = bpf_map_get_fd_by_id(ids[i]);
+		if (fd < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &minfo, &mlen))
+			minfo.name[0] = 0;
+		/* the kernel keeps 15 characters of a map's name */
+		for (s = 0; s < N_SLOTS; s++)
+			if (!strncmp(minfo.name, map_slots[s].name, BPF_OBJ_NAME_LEN - 1) &&
+			    *slot_fd(dp, s) < 0)
+				break;
+		if (s < N_SLOTS)
+			*slot_fd(dp, s) = fd;
+		else
+			close(fd);
+	}
+	for (s = 0; s < N_SLOTS; s++)
+		if (*slot_fd(dp, s) < 0) {
+			xlb_dp_close(dp);
+			return -ENOENT;
+		}
+	err = init_cpus(dp);
+	if (err)
+		xlb_dp_close(dp);
+	return err;
+}
+
 int xlb_dp_open_pinned(struct xlb_dp *dp, const char *dir)
 {
 	char path[PATH_MAX];
@@ -194,6 +237,7 @@ static int backends_free_vip(const struct xlb_dp *dp, __u32 vip_id)
 	struct xlb_backend *bes = calloc(chunk, sizeof(*bes));
 	__u32 *keys = calloc(chunk, sizeof(*keys));
 	__u32 batch = 0, n, i;
+	bool last = false;
 	void *in = NULL;
 	int err = 0;
 
@@ -201,12 +245,14 @@ static int backends_free_vip(const struct xlb_dp *dp, __u32 vip_id)
 		err = -ENOMEM;
 		goto out;
 	}
-	do {
+	while (!err && !last) {
 		n = chunk;
-		if (bpf_map_lookup_batch(dp->backends, in, &batch, keys, bes, &n, NULL) &&
-		    errno != ENOENT) {
-			err = -errno;
-			break;
+		if (bpf_map_lookup_batch(dp->backends, in, &batch, keys, bes, &n, NULL)) {
+			if (errno != ENOENT) {
+				err = -errno;
+				break;
+			}
+			last = true;
 		}
 		in = &batch;
 		for (i = 0; i < n && !err; i++) {
@@ -216,7 +262,7 @@ static int backends_free_vip(const struct xlb_dp *dp, __u32 vip_id)
 			err = ret_errno(bpf_map_update_elem(dp->backends, &keys[i], &bes[i],
 							    BPF_ANY));
 		}
-	} while (!err && n == chunk);
+	}
 out:
 	free(bes);
 	free(keys);
@@ -393,6 +439,39 @@ long xlb_dp_flows_flush(const struct xlb_dp *dp, uint32_t backend_id)
 		deleted += bpf_map_delete_elem(dp->flows, &keys[i]) == 0;
 	free(keys);
 	return deleted;
+}
+
+int xlb_dp_flows_walk(const struct xlb_dp *dp, xlb_flow_fn fn, void *arg)
+{
+	const __u32 chunk = 8192;
+	struct xlb_flow_key *keys = calloc(chunk, sizeof(*keys));
+	struct xlb_flow *vals = calloc(chunk, sizeof(*vals));
+	__u32 batch = 0, n, i;
+	bool last = false;
+	void *in = NULL;
+	int ret = 0;
+
+	if (!keys || !vals) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while (!ret && !last) {
+		n = chunk;
+		if (bpf_map_lookup_batch(dp->flows, in, &batch, keys, vals, &n, NULL)) {
+			if (errno != ENOENT) {
+				ret = -errno;
+				break;
+			}
+			last = true;	/* the final, possibly partial, batch */
+		}
+		in = &batch;
+		for (i = 0; i < n && !ret; i++)
+			ret = fn(&keys[i], &vals[i], arg);
+	}
+out:
+	free(keys);
+	free(vals);
+	return ret;
 }
 
 /* Sum a per-CPU array entry made of u64 fields into SUM (FIELDS u64s). */

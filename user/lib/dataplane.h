@@ -34,6 +34,11 @@ struct xlb_dp {
  * by the object; xlb_dp_close() must not be called on the result. */
 int xlb_dp_from_object(struct xlb_dp *dp, struct bpf_object *obj);
 
+/* Open the maps a loaded XDP program uses (by their ids in its info), so
+ * a program attached by anyone (ip link, xdp-loader, another xlbd) can be
+ * adopted. Owns the fds: release with xlb_dp_close(). */
+int xlb_dp_from_prog(struct xlb_dp *dp, int prog_fd);
+
 /* Open the maps pinned in DIR (e.g. /sys/fs/bpf/xlb, or
  * /sys/fs/bpf/tc/globals after `ip link set dev IF xdp obj xlb.bpf.o`).
  * Fails with -ENOENT naming nothing if any map is missing; on failure no
@@ -72,6 +77,13 @@ int xlb_dp_backend_get(const struct xlb_dp *dp, uint32_t id, struct xlb_backend 
 /* Delete every flow entry; with BACKEND_ID != XLB_NO_BACKEND only those
  * pointing at it. Returns the number deleted or a negative errno. */
 long xlb_dp_flows_flush(const struct xlb_dp *dp, uint32_t backend_id);
+
+/* Call FN on every flow entry, read in batches (a consistent snapshot per
+ * batch, not of the whole table). FN returns nonzero to stop; that value
+ * is returned. Otherwise 0 or -errno. */
+typedef int (*xlb_flow_fn)(const struct xlb_flow_key *key, const struct xlb_flow *flow,
+			   void *arg);
+int xlb_dp_flows_walk(const struct xlb_dp *dp, xlb_flow_fn fn, void *arg);
 
 /* Counters, summed over CPUs. */
 int xlb_dp_reasons_read(const struct xlb_dp *dp, uint64_t out[XLB_R_MAX]);
