@@ -24,12 +24,13 @@ endif
 .SUFFIXES:
 .SECONDARY:
 
+VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 WARN      := -Wall -Wextra -Wno-unused-parameter
 CFLAGS    ?= -O2 -g
-CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser/lib -Itests/lib -I$(BUILD)/gen -MMD -MP
+CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE -DXLB_VERSION='"$(VERSION)"'  -Iinclude -Iuser/lib -Itests/lib -I$(BUILD)/gen -MMD -MP
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	      -Iinclude -Ibpf -I/usr/include/$(TRIPLET) -MMD -MP
-LDLIBS    := -lxdp -lbpf -lelf -lz
+LDLIBS    := -lxdp -lbpf -lelf -lz -lconfig -lmnl -ljson-c -lmicrohttpd -lpthread -lm
 
 # ---- sources, discovered by folder -----------------------------------------
 BPF_SRCS    := $(wildcard bpf/*.bpf.c) $(wildcard tests/bench/*.bpf.c) $(wildcard tests/bpf/*.bpf.c)
@@ -52,7 +53,15 @@ TEST_SRCS   := $(wildcard tests/unit/*.c tests/bpf/test_*.c tests/tools/*.c test
 TEST_SRCS   := $(filter-out %.bpf.c,$(TEST_SRCS))
 TEST_BINS   := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
 
-all: $(BPF_OBJS) $(SKELS) $(LIBXLB) $(PROGS) $(TEST_BINS)
+# each tests/fuzz/<name>.c is a libFuzzer target, linked with user/lib built
+# by clang with the same sanitizers (not libxlb.a); corpus in tests/fuzz/corpus/<name>
+FUZZ_SRCS   := $(wildcard tests/fuzz/*.c)
+FUZZ_BINS   := $(patsubst %.c,$(BUILD)/%,$(FUZZ_SRCS))
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  = $(CFLAGS) -O1 -fno-omit-frame-pointer $(FUZZ_SAN)
+FUZZ_LIB    := $(BUILD)/fuzz/libxlb.a
+
+all: $(BPF_OBJS) $(SKELS) $(LIBXLB) $(PROGS) $(TEST_BINS) $(FUZZ_BINS)
 
 # ---- BPF -------------------------------------------------------------------
 $(BUILD)/%.bpf.o: %.bpf.c
@@ -95,6 +104,21 @@ $(foreach d,$(PROG_DIRS),$(eval $(call prog_rule,$(d))))
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB) $(LIBXLB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lm
+
+# ---- fuzz targets --------------------------------------------------------------
+$(BUILD)/fuzz/%.o: %.c | $(SKELS)
+	$(call msg,CC-FUZZ,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_LIB): $(patsubst %.c,$(BUILD)/fuzz/%.o,$(LIB_SRCS))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tests/fuzz/%: $(BUILD)/fuzz/tests/fuzz/%.o $(FUZZ_LIB)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -o $@ $(LDLIBS) -lm
 
 # ---- running ---------------------------------------------------------------
 test: all
