@@ -8,9 +8,11 @@ PACKAGES=(
 	make gcc clang llvm pkg-config libc6-dev linux-libc-dev
 	libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev
 	libssl-dev libconfig-dev libjson-c-dev libmicrohttpd-dev libmnl-dev
+	libclang-rt-14-dev		# libFuzzer and sanitizer runtimes (tests/fuzz)
 	# run and test
 	iproute2 xdp-tools ethtool tcpdump iperf3 netsniff-ng openssl procps
 	util-linux kmod python3 curl
+	sstp-client			# a real SSTP client (sstpc) for tests/e2e/test_sstp_server.sh
 )
 
 missing=()

@@ -197,7 +197,7 @@ void xlb_conf_init(struct xlb_conf *c)
 		.daemon = {
 			.xdp_mode = XLB_XDP_NATIVE,
 			.pin_dir = "/sys/fs/bpf/xlb",
-			.bpf_object = "/usr/local/lib/xlb/xlb.bpf.o",
+			.bpf_object = "",	/* the object built into xlbd */
 			.socket = "/run/xlb/xlbd.sock",
 			.state_file = "/var/lib/xlb/state.conf",
 			.log_level = LOG_INFO,

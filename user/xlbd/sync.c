@@ -1,0 +1,609 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * sync.c: make the maps say what the desired state says, writing only what
+ * differs.
+ *
+ * Ids: a VIP's id and each (VIP, backend)'s id are read back from the maps
+ * at start, so a restarted xlbd keeps them, and with them every flow entry.
+ * Order within a VIP: backends that are joining or changing are written
+ * first, then the ring is swapped, and only then are backends taken down or
+ * freed, so no packet is ever sent to a backend the maps do not describe.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "xlbd.h"
+
+struct rt_vip *xlbd_rt_vip(struct xlbd *d, const struct xlb_service *svc)
+{
+	for (size_t i = 0; i < d->n_vips; i++)
+		if (xlb_service_equal(&d->vips[i].svc, svc))
+			return &d->vips[i];
+	return NULL;
+}
+
+struct rt_backend *xlbd_rt_backend(struct rt_vip *v, const struct xlb_ip *ip)
+{
+	for (size_t i = 0; i < v->n_bes; i++)
+		if (xlb_ip_equal(&v->bes[i].addr, ip))
+			return &v->bes[i];
+	return NULL;
+}
+
+uint8_t xlbd_backend_state(const struct rt_vip *rv, const struct xlb_backend_cfg *b,
+			   const struct rt_backend *rb)
+{
+	bool sick = rb && rb->health == XLBD_HEALTH_DOWN && !(rv && rv->ring_held);
+
+	if (b->disabled || b->weight == 0 || sick)
+		return XLB_BACKEND_DOWN;
+	return b->drain ? XLB_BACKEND_DRAINING : XLB_BACKEND_ACTIVE;
+}
+
+static void to_bpf_addr(const struct xlb_ip *ip, __be32 out[4])
+{
+	memset(out, 0, 16);
+	memcpy(out, ip->a, ip->family == XLB_FAMILY_V4 ? 4 : 16);
+}
+
+static void from_bpf_addr(const __be32 in[4], uint8_t family, struct xlb_ip *ip)
+{
+	memset(ip, 0, sizeof(*ip));
+	ip->family = family;
+	memcpy(ip->a, in, family == XLB_FAMILY_V4 ? 4 : 16);
+}
+
+static void vip_key_of(const struct xlb_service *svc, struct xlb_vip_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	to_bpf_addr(&svc->addr, k->addr);
+	k->port = htons(svc->port);
+	k->proto = svc->proto;
+	k->family = svc->addr.family;
+}
+
+/* ---- ids ------------------------------------------------------------------ */
+
+static bool backend_id_used(const struct xlbd *d, uint32_t id)
+{
+	for (size_t i = 0; i < d->n_vips; i++)
+		for (size_t j = 0; j < d->vips[i].n_bes; j++)
+			if (d->vips[i].bes[j].id == id)
+				return true;
+	return false;
+}
+
+static int alloc_backend_id(const struct xlbd *d, uint32_t *id)
+{
+	static uint32_t next;
+
+	/* round robin, so a freed id rests before it is reused */
+	for (uint32_t n = 0; n < XLB_MAX_BACKENDS; n++) {
+		uint32_t cand = (next + n) % XLB_MAX_BACKENDS;
+
+		if (!backend_id_used(d, cand)) {
+			*id = cand;
+			next = cand + 1;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+static int alloc_vip_id(const struct xlbd *d, uint32_t *id)
+{
+	for (uint32_t cand = 0; cand < XLB_MAX_VIPS; cand++) {
+		size_t i;
+
+		for (i = 0; i < d->n_vips && d->vips[i].vip_id != cand; i++)
+			;
+		if (i == d->n_vips) {
+			*id = cand;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+static struct rt_vip *rt_vip_add(struct xlbd *d, const struct xlb_service *svc, uint32_t id)
+{
+	struct rt_vip *grown = realloc(d->vips, (d->n_vips + 1) * sizeof(*grown));
+
+	if (!grown)
+		return NULL;
+	d->vips = grown;
+	memset(&d->vips[d->n_vips], 0, sizeof(d->vips[0]));
+	d->vips[d->n_vips].svc = *svc;
+	d->vips[d->n_vips].vip_id = id;
+	return &d->vips[d->n_vips++];
+}
+
+static struct rt_backend *rt_backend_add(struct rt_vip *v, const struct xlb_ip *ip, uint32_t id)
+{
+	struct rt_backend *grown = realloc(v->bes, (v->n_bes + 1) * sizeof(*grown));
+
+	if (!grown)
+		return NULL;
+	v->bes = grown;
+	memset(&v->bes[v->n_bes], 0, sizeof(v->bes[0]));
+	v->bes[v->n_bes].addr = *ip;
+	v->bes[v->n_bes].id = id;
+	return &v->bes[v->n_bes++];
+}
+
+/* Learn the ids a previous xlbd (or this one) gave, from the maps. */
+static int load_ids(struct xlbd *d)
+{
+	struct xlb_vip_key key, next;
+	struct xlb_backend be;
+	void *prev = NULL;
+	struct xlb_vip vip;
+
+	while (!bpf_map_get_next_key(d->dp.vips, prev, &next)) {
+		struct xlb_service svc = {};
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(d->dp.vips, &key, &vip))
+			continue;
+		from_bpf_addr(key.addr, key.family, &svc.addr);
+		svc.port = ntohs(key.port);
+		svc.proto = key.proto;
+		if (!rt_vip_add(d, &svc, vip.vip_id))
+			return -ENOMEM;
+	}
+	for (uint32_t id = 0; id < XLB_MAX_BACKENDS; id++) {
+		struct rt_backend *rb;
+		struct xlb_ip ip;
+
+		if (xlb_dp_backend_get(&d->dp, id, &be) || be.state == XLB_BACKEND_UNUSED)
+			continue;
+		for (size_t i = 0; i < d->n_vips; i++) {
+			if (d->vips[i].vip_id != be.vip_id)
+				continue;
+			from_bpf_addr(be.addr, be.family, &ip);
+			rb = rt_backend_add(&d->vips[i], &ip, id);
+			if (!rb)
+				return -ENOMEM;
+			rb->state = be.state;
+			/* a backend the last xlbd had down stays down until its
+			 * probe says otherwise; the others keep their traffic */
+			rb->health = be.state == XLB_BACKEND_DOWN ? XLBD_HEALTH_DOWN
+								  : XLBD_HEALTH_UNKNOWN;
+		}
+	}
+	return 0;
+}
+
+/* ---- config map ----------------------------------------------------------- */
+
+static void build_config(const struct xlbd *d, struct xlb_config *c)
+{
+	const struct xlb_dataplane_cfg *dp = &d->conf.dataplane;
+
+	memset(c, 0, sizeof(*c));
+	if (dp->gateway_auto) {
+		if (d->gw_known)
+			memcpy(c->gw_mac, d->gw_mac, 6);
+	} else {
+		memcpy(c->gw_mac, dp->gateway_mac, 6);
+	}
+	c->mtu = dp->mtu;
+	if (dp->source_prefix_v4.family || dp->source_prefix_v6.family)
+		c->flags |= XLB_CFG_F_SRC_FROM_PREFIX;
+	if (dp->source_v4.family)
+		memcpy(&c->src_v4, dp->source_v4.a, 4);
+	if (dp->source_v6.family)
+		memcpy(c->src_v6, dp->source_v6.a, 16);
+	if (dp->source_prefix_v4.family)
+		memcpy(&c->src_prefix_v4, dp->source_prefix_v4.a, 4);
+	if (dp->source_prefix_v6.family)
+		memcpy(c->src_prefix_v6, dp->source_prefix_v6.a, 16);
+	c->src_prefix_v4_len = dp->source_prefix_v4_len;
+	c->src_prefix_v6_len = dp->source_prefix_v6_len;
+	c->ttl = dp->ttl;
+	c->hash_seed = dp->hash_seed;
+	c->new_flow_limit = dp->new_flow_limit;
+	c->syn_src_rate = dp->syn_rate_per_source;
+	c->syn_src_burst = dp->syn_burst_per_source;
+	c->icmp_rate = dp->icmp_rate;
+}
+
+int xlbd_sync_config_map(struct xlbd *d)
+{
+	struct xlb_config want, have;
+	int err;
+
+	build_config(d, &want);
+	if (!xlb_dp_config_get(&d->dp, &have) && !memcmp(&want, &have, sizeof(want)))
+		return 0;
+	err = xlb_dp_config_set(&d->dp, &want);
+	if (err)
+		log_err("writing the data plane config: %s", strerror(-err));
+	return err;
+}
+
+/* ---- rings ---------------------------------------------------------------- */
+
+static uint64_t mix64(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	h *= 0xff51afd7ed558ccdull;
+	return h ^ (h >> 33);
+}
+
+/* What a ring is built from; equal signatures, equal rings. */
+static uint64_t ring_signature(const struct xlbd *d, const struct xlb_vip_cfg *vc,
+			       const struct rt_vip *rv)
+{
+	uint64_t h = mix64(vc->ring_size, d->conf.dataplane.hash_seed);
+
+	for (size_t i = 0; i < vc->n_backends; i++) {
+		const struct xlb_backend_cfg *b = &vc->backends[i];
+		const struct rt_backend *rb = xlbd_rt_backend((struct rt_vip *)rv, &b->addr);
+		uint64_t a = 0;
+
+		for (size_t k = 0; k < 16; k++)
+			a = mix64(a, b->addr.a[k]);
+		h ^= mix64(mix64(a, b->addr.family), mix64(b->weight, (uint64_t)rb->id << 8 |
+			   xlbd_backend_state(rv, b, rb)));	/* order independent */
+	}
+	return h | 1;			/* never 0: 0 means "unknown" */
+}
+
+static int build_ring(struct xlbd *d, const struct xlb_vip_cfg *vc, struct rt_vip *rv)
+{
+	struct xlb_mg_backend *mb = calloc(vc->n_backends ?: 1, sizeof(*mb));
+	int err;
+
+	if (!mb)
+		return -ENOMEM;
+	for (size_t i = 0; i < vc->n_backends; i++) {
+		const struct xlb_backend_cfg *b = &vc->backends[i];
+		const struct rt_backend *rb = xlbd_rt_backend(rv, &b->addr);
+
+		mb[i].id = rb->id;
+		mb[i].family = b->addr.family;
+		mb[i].state = xlbd_backend_state(rv, b, rb);
+		memcpy(mb[i].addr, b->addr.a, 16);
+		mb[i].weight = b->weight;
+	}
+	err = xlb_maglev_build(&d->mg, mb, vc->n_backends, vc->ring_size,
+			       d->conf.dataplane.hash_seed, d->ring_buf);
+	free(mb);
+	return err;
+}
+
+static bool ring_installed_equal(struct xlbd *d, const struct xlb_vip_key *key, uint32_t m)
+{
+	struct xlb_ring_slot *have = malloc(sizeof(*have) * XLB_RING_SIZE_MAX);
+	uint32_t n = XLB_RING_SIZE_MAX;
+	bool same;
+
+	if (!have)
+		return false;
+	same = !xlb_dp_ring_read(&d->dp, key, have, &n) && n == m &&
+	       !memcmp(have, d->ring_buf, sizeof(*have) * m);
+	free(have);
+	return same;
+}
+
+/* Every backend that could carry traffic is down by health alone. Then the
+ * VIP keeps running as it did before (its last ring, its backends' states):
+ * a probe can be wrong, black-holing the VIP is sure harm. */
+static bool all_down_by_health(const struct xlb_vip_cfg *vc, const struct rt_vip *rv)
+{
+	size_t eligible = 0;
+
+	for (size_t i = 0; i < vc->n_backends; i++) {
+		const struct xlb_backend_cfg *b = &vc->backends[i];
+		const struct rt_backend *rb = xlbd_rt_backend((struct rt_vip *)rv, &b->addr);
+
+		if (b->disabled || b->weight == 0)
+			continue;
+		eligible++;
+		if (!rb || rb->health != XLBD_HEALTH_DOWN)
+			return false;
+	}
+	return eligible > 0;
+}
+
+static void set_hold(const struct xlb_vip_cfg *vc, struct rt_vip *rv, bool has_ring,
+		     const char *name)
+{
+	bool held;
+
+	rv->ring_held = false;	/* judge by health itself */
+	held = has_ring && all_down_by_health(vc, rv);
+	if (held && !rv->was_held)
+		log_err("VIP %s: EVERY backend is failing its health check; keeping the last ring "
+			"and states so traffic still flows where it can (check the backends and "
+			"'xlbctl show %s')", name, name);
+	if (!held && rv->was_held)
+		log_notice("VIP %s: a backend is healthy again; the ring follows health again",
+			   name);
+	rv->ring_held = rv->was_held = held;
+}
+
+static int sync_ring(struct xlbd *d, const struct xlb_vip_cfg *vc, struct rt_vip *rv)
+{
+	char name[80];
+	struct xlb_vip_key key;
+	uint64_t sig = ring_signature(d, vc, rv);
+	int err;
+
+	if (sig == rv->ring_sig)
+		return 0;
+	xlb_service_str(&vc->svc, name, sizeof(name));
+	err = build_ring(d, vc, rv);
+	if (err) {
+		log_err("VIP %s: building the ring: %s", name, strerror(-err));
+		return err;
+	}
+	vip_key_of(&vc->svc, &key);
+	if (!rv->ring_sig && ring_installed_equal(d, &key, vc->ring_size)) {
+		rv->ring_sig = sig;	/* a restart: the running ring is already right */
+		return 0;
+	}
+	err = xlb_dp_ring_install(&d->dp, &key, d->ring_buf, vc->ring_size);
+	if (err) {
+		log_err("VIP %s: installing the ring: %s", name, strerror(-err));
+		return err;
+	}
+	rv->ring_sig = sig;
+	log_debug("VIP %s: ring of %u slots installed", name, vc->ring_size);
+	return 0;
+}
+
+/* ---- backends and VIPs ------------------------------------------------------ */
+
+static int write_backend(struct xlbd *d, const struct rt_vip *rv, struct rt_backend *rb,
+			 uint8_t state)
+{
+	struct xlb_backend be = {
+		.family = rb->addr.family,
+		.state = state,
+		.vip_id = rv->vip_id,
+	};
+	struct xlb_backend have;
+	int err;
+
+	to_bpf_addr(&rb->addr, be.addr);
+	if (!xlb_dp_backend_get(&d->dp, rb->id, &have) && have.state == state &&
+	    have.family == be.family && have.vip_id == be.vip_id &&
+	    !memcmp(have.addr, be.addr, sizeof(be.addr))) {
+		rb->state = state;
+		return 0;
+	}
+	err = xlb_dp_backend_set(&d->dp, rb->id, &be);
+	if (!err)
+		rb->state = state;
+	return err;
+}
+
+static const char *state_word(uint8_t s)
+{
+	switch (s) {
+	case XLB_BACKEND_ACTIVE:
+		return "active";
+	case XLB_BACKEND_DRAINING:
+		return "draining";
+	case XLB_BACKEND_DOWN:
+		return "down";
+	default:
+		return "removed";
+	}
+}
+
+static int sync_vip(struct xlbd *d, const struct xlb_vip_cfg *vc)
+{
+	struct xlb_vip vip = { .mss = vc->mss,
+			       .flags = vc->hash_src_only ? XLB_VIP_F_HASH_SRC_ONLY : 0 };
+	struct rt_vip *rv = xlbd_rt_vip(d, &vc->svc);
+	char name[80], addr[64];
+	struct xlb_vip_key key;
+	struct xlb_vip have;
+	uint32_t id;
+	int err;
+
+	xlb_service_str(&vc->svc, name, sizeof(name));
+	if (!rv) {
+		err = alloc_vip_id(d, &id);
+		if (err || !(rv = rt_vip_add(d, &vc->svc, id))) {
+			log_err("VIP %s: no free VIP id (at most %d VIPs)", name, XLB_MAX_VIPS);
+			return err ?: -ENOMEM;
+		}
+		log_info("VIP %s: added", name);
+	}
+	rv->seen = true;
+	vip.vip_id = rv->vip_id;
+	vip_key_of(&vc->svc, &key);
+	if (xlb_dp_vip_get(&d->dp, &key, &have) || have.mss != vip.mss ||
+	    have.flags != vip.flags || have.vip_id != vip.vip_id) {
+		err = xlb_dp_vip_set(&d->dp, &key, &vip);
+		if (err) {
+			log_err("VIP %s: writing it: %s", name, strerror(-err));
+			return err;
+		}
+		if (xlb_dp_vip_get(&d->dp, &key, &have))
+			have.ring_size = 0;
+	}
+	set_hold(vc, rv, have.ring_size != 0, name);
+
+	/* joining and changing backends, before the ring names them */
+	for (size_t i = 0; i < rv->n_bes; i++)
+		rv->bes[i].seen = false;
+	for (size_t i = 0; i < vc->n_backends; i++) {
+		const struct xlb_backend_cfg *b = &vc->backends[i];
+		struct rt_backend *rb = xlbd_rt_backend(rv, &b->addr);
+		uint8_t state;
+
+		if (!rb) {
+			err = alloc_backend_id(d, &id);
+			if (err || !(rb = rt_backend_add(rv, &b->addr, id))) {
+				log_err("VIP %s: no free backend id (at most %d backends)", name,
+					XLB_MAX_BACKENDS);
+				return err ?: -ENOMEM;
+			}
+		}
+		rb->seen = true;
+		state = xlbd_backend_state(rv, b, rb);
+		if (state == XLB_BACKEND_DOWN && rb->state != XLB_BACKEND_UNUSED)
+			continue;	/* after the ring */
+		if (rb->state != state)
+			log_notice("backend %s of %s: %s", xlb_ip_str(&b->addr, addr, sizeof(addr)),
+				   name, rb->state == XLB_BACKEND_UNUSED ? "added" : state_word(state));
+		err = write_backend(d, rv, rb, state);
+		if (err)
+			return err;
+	}
+
+	err = sync_ring(d, vc, rv);
+	if (err)
+		return err;
+
+	/* leaving: down, or gone from the VIP */
+	for (size_t i = 0; i < vc->n_backends; i++) {
+		const struct xlb_backend_cfg *b = &vc->backends[i];
+		struct rt_backend *rb = xlbd_rt_backend(rv, &b->addr);
+
+		if (xlbd_backend_state(rv, b, rb) != XLB_BACKEND_DOWN || rb->state == XLB_BACKEND_DOWN)
+			continue;
+		log_notice("backend %s of %s: down", xlb_ip_str(&b->addr, addr, sizeof(addr)), name);
+		err = write_backend(d, rv, rb, XLB_BACKEND_DOWN);
+		if (err)
+			return err;
+	}
+	for (size_t i = 0; i < rv->n_bes;) {
+		struct rt_backend *rb = &rv->bes[i];
+
+		if (rb->seen) {
+			i++;
+			continue;
+		}
+		err = write_backend(d, rv, rb, XLB_BACKEND_UNUSED);
+		if (err)
+			return err;
+		log_notice("backend %s of %s: removed", xlb_ip_str(&rb->addr, addr, sizeof(addr)),
+			   name);
+		rv->bes[i] = rv->bes[--rv->n_bes];
+	}
+	return 0;
+}
+
+int xlbd_sync(struct xlbd *d)
+{
+	char name[80];
+	int err, first = 0;
+
+	if (!d->ring_buf) {
+		d->ring_buf = malloc(sizeof(*d->ring_buf) * XLB_RING_SIZE_MAX);
+		if (!d->ring_buf)
+			return -ENOMEM;
+		err = load_ids(d);
+		if (err)
+			return err;
+	}
+	err = xlbd_sync_config_map(d);
+	if (err)
+		first = err;
+	for (size_t i = 0; i < d->n_vips; i++)
+		d->vips[i].seen = false;
+	for (size_t i = 0; i < d->conf.n_vips; i++) {
+		err = sync_vip(d, &d->conf.vips[i]);
+		if (err && !first)
+			first = err;
+	}
+	for (size_t i = 0; i < d->n_vips;) {
+		struct rt_vip *rv = &d->vips[i];
+		struct xlb_vip_key key;
+
+		if (rv->seen) {
+			i++;
+			continue;
+		}
+		vip_key_of(&rv->svc, &key);
+		err = xlb_dp_vip_del(&d->dp, &key);
+		if (err && err != -ENOENT) {
+			log_err("VIP %s: removing it: %s", xlb_service_str(&rv->svc, name,
+				sizeof(name)), strerror(-err));
+			if (!first)
+				first = err;
+			i++;
+			continue;
+		}
+		log_info("VIP %s: removed", xlb_service_str(&rv->svc, name, sizeof(name)));
+		free(rv->bes);
+		d->vips[i] = d->vips[--d->n_vips];
+	}
+	return first;
+}
+
+void xlbd_set_health(struct xlbd *d, const struct xlb_service *svc, const struct xlb_ip *ip,
+		     enum xlbd_health h, const char *why)
+{
+	struct rt_vip *rv = xlbd_rt_vip(d, svc);
+	struct rt_backend *rb = rv ? xlbd_rt_backend(rv, ip) : NULL;
+	char name[80], addr[64];
+
+	if (!rb || rb->health == h)
+		return;
+	rb->health = h;
+	log_notice("backend %s of %s: health %s (%s)", xlb_ip_str(ip, addr, sizeof(addr)),
+		   xlb_service_str(svc, name, sizeof(name)), h == XLBD_HEALTH_UP ? "up" : "down",
+		   why);
+	xlbd_sync(d);
+}
+
+/* ---- flows -------------------------------------------------------------------- */
+
+struct count_ctx {
+	struct xlbd_flow_counts *fc;
+	uint64_t now;
+	uint64_t window;
+};
+
+static int count_one(const struct xlb_flow_key *k, const struct xlb_flow *f, void *arg)
+{
+	struct count_ctx *c = arg;
+
+	(void)k;
+	c->fc->entries++;
+	if (f->backend_id >= XLB_MAX_BACKENDS)
+		return 0;
+	c->fc->total[f->backend_id]++;
+	if (c->now - f->last_seen <= c->window)
+		c->fc->active[f->backend_id]++;
+	return 0;
+}
+
+int xlbd_count_flows(struct xlbd *d, struct xlbd_flow_counts *fc)
+{
+	struct count_ctx c = { .fc = fc };
+	int err;
+
+	memset(fc, 0, sizeof(*fc));
+	fc->active = calloc(XLB_MAX_BACKENDS, sizeof(*fc->active));
+	fc->total = calloc(XLB_MAX_BACKENDS, sizeof(*fc->total));
+	if (!fc->active || !fc->total) {
+		xlbd_flow_counts_free(fc);
+		return -ENOMEM;
+	}
+	err = xlbd_clock_now(d, &c.now);
+	if (err)
+		return err;
+	c.window = (uint64_t)d->conf.daemon.flow_window_s * d->hz;
+	return xlb_dp_flows_walk(&d->dp, count_one, &c);
+}
+
+void xlbd_flow_counts_free(struct xlbd_flow_counts *fc)
+{
+	free(fc->active);
+	free(fc->total);
+	fc->active = fc->total = NULL;
+}
