@@ -30,7 +30,7 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE -DXLB_VERSION='"$(VERSION)"'  -Iinclude -Iuser/lib -Itests/lib -I$(BUILD)/gen -MMD -MP
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	      -Iinclude -Ibpf -I/usr/include/$(TRIPLET) -MMD -MP
-LDLIBS    := -lxdp -lbpf -lelf -lz -lconfig -lmnl -ljson-c -lmicrohttpd -lpthread -lm -lssl -lcrypto
+LDLIBS    := -Wl,--as-needed -lxdp -lbpf -lelf -lz -lconfig -lmnl -ljson-c -lmicrohttpd -lpthread -lm -lssl -lcrypto
 
 # ---- sources, discovered by folder -----------------------------------------
 BPF_SRCS    := $(wildcard bpf/*.bpf.c) $(wildcard tests/bench/*.bpf.c) $(wildcard tests/bpf/*.bpf.c)

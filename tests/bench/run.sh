@@ -19,6 +19,9 @@ trap cleanup EXIT
 	echo "## Maglev build ($BUILD/tests/bench/bench_maglev)"
 	"$BUILD"/tests/bench/bench_maglev
 	echo
+	echo "## Control plane: xlbctl call to new ring live (tests/bench/bench_apply.sh)"
+	BUILD=$BUILD tests/bench/bench_apply.sh
+	echo
 	echo "## XDP, live frames through a veth into an XDP drop ($BUILD/tests/bench/bench_xdp)"
 	ip netns add "$NS"
 	ip -n "$NS" link add xb0 type veth peer name xb1

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -280,80 +281,103 @@ int xlb_dp_vip_del(const struct xlb_dp *dp, const struct xlb_vip_key *key)
 		return err;
 	if (bpf_map_delete_elem(dp->vips, key))
 		return -errno;
-	for (ring = 2 * cur.vip_id; ring < 2 * cur.vip_id + 2; ring++)
-		bpf_map_delete_elem(dp->rings, &ring);
+	{
+		__u32 rings[2] = { 2 * cur.vip_id, 2 * cur.vip_id + 1 }, n = 2;
+
+		/* one batch, one grace period; a slot may be empty already */
+		if (bpf_map_delete_batch(dp->rings, rings, &n, NULL))
+			for (ring = 0; ring < 2; ring++)
+				bpf_map_delete_elem(dp->rings, &rings[ring]);
+	}
 	err = backends_free_vip(dp, cur.vip_id);
 	if (err)
 		return err;
 	return vip_addr_count(dp, key, -1);
 }
 
-/* A new inner ring array holding SLOTS. Returns its fd or -errno. */
+/* A new inner ring array holding SLOTS, filled through its mmap before any
+ * packet can see it. Returns its fd or -errno. */
 static int ring_create(const struct xlb_ring_slot *slots, uint32_t m)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
-	__u32 *keys;
-	__u32 count = m;
-	int fd, err;
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	size_t len = (size_t)m * sizeof(*slots);
+	void *mem;
+	int fd;
 
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_ring", sizeof(__u32),
 			    sizeof(struct xlb_ring_slot), m, &opts);
 	if (fd < 0)
 		return -errno;
-	keys = malloc(sizeof(*keys) * m);
-	if (!keys) {
-		close(fd);
-		return -ENOMEM;
-	}
-	for (__u32 i = 0; i < m; i++)
-		keys[i] = i;
-	err = ret_errno(bpf_map_update_batch(fd, keys, slots, &count, NULL));
-	free(keys);
-	if (!err && count != m)
-		err = -EIO;
-	if (err) {
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED) {
+		int err = -errno;
+
 		close(fd);
 		return err;
 	}
+	memcpy(mem, slots, len);
+	munmap(mem, len);
 	return fd;
+}
+
+int xlb_dp_rings_install(const struct xlb_dp *dp, const struct xlb_ring_update *u, size_t n)
+{
+	__u32 *spare = calloc(n ?: 1, sizeof(*spare));
+	int *fds = calloc(n ?: 1, sizeof(*fds));
+	struct xlb_vip *cur = calloc(n ?: 1, sizeof(*cur));
+	__u32 count = n;
+	size_t made = 0, i;
+	int err = 0;
+
+	if (!spare || !fds || !cur) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n && !err; i++) {
+		if (u[i].m == 0 || u[i].m > XLB_RING_SIZE_MAX) {
+			err = -EINVAL;
+			break;
+		}
+		err = xlb_dp_vip_get(dp, &u[i].key, &cur[i]);
+		if (err)
+			break;
+		/* the slot the VIP is not using; a fresh VIP's first ring takes
+		 * its first slot */
+		spare[i] = cur[i].ring_size ? (cur[i].ring_id ^ 1) : cur[i].ring_id;
+		fds[i] = ring_create(u[i].slots, u[i].m);
+		if (fds[i] < 0)
+			err = fds[i];
+		else
+			made++;
+	}
+	/* one batch: one grace period for every new ring */
+	if (!err && n)
+		err = ret_errno(bpf_map_update_batch(dp->rings, spare, fds, &count, NULL));
+	if (!err && count != n)
+		err = -EIO;
+	/* the switch: each VIP's ring id and size change in one element update */
+	for (i = 0; i < n && !err; i++) {
+		struct xlb_vip next = cur[i];
+
+		next.ring_id = spare[i];
+		next.ring_size = u[i].m;
+		err = ret_errno(bpf_map_update_elem(dp->vips, &u[i].key, &next, BPF_EXIST));
+	}
+out:
+	for (i = 0; i < made; i++)
+		close(fds[i]);		/* the outer map holds what it took */
+	free(spare);
+	free(fds);
+	free(cur);
+	return err;
 }
 
 int xlb_dp_ring_install(const struct xlb_dp *dp, const struct xlb_vip_key *key,
 			const struct xlb_ring_slot *slots, uint32_t m)
 {
-	struct xlb_vip cur, next;
-	__u32 spare, old;
-	int fd, err;
+	struct xlb_ring_update u = { .key = *key, .slots = slots, .m = m };
 
-	if (m == 0 || m > XLB_RING_SIZE_MAX)
-		return -EINVAL;
-	err = xlb_dp_vip_get(dp, key, &cur);
-	if (err)
-		return err;
-	old = cur.ring_id;
-	spare = cur.ring_size ? (cur.ring_id ^ 1) : cur.ring_id;
-
-	fd = ring_create(slots, m);
-	if (fd < 0)
-		return fd;
-	err = ret_errno(bpf_map_update_elem(dp->rings, &spare, &fd, BPF_ANY));
-	close(fd);		/* the outer map holds the ring now */
-	if (err)
-		return err;
-
-	/* the switch: ring id and size change in one element update */
-	next = cur;
-	next.ring_id = spare;
-	next.ring_size = m;
-	if (bpf_map_update_elem(dp->vips, key, &next, BPF_EXIST)) {
-		err = -errno;
-		if (spare != old)
-			bpf_map_delete_elem(dp->rings, &spare);
-		return err;
-	}
-	if (cur.ring_size && old != spare)
-		bpf_map_delete_elem(dp->rings, &old);
-	return 0;
+	return xlb_dp_rings_install(dp, &u, 1);
 }
 
 int xlb_dp_ring_read(const struct xlb_dp *dp, const struct xlb_vip_key *key,
@@ -361,6 +385,7 @@ int xlb_dp_ring_read(const struct xlb_dp *dp, const struct xlb_vip_key *key,
 {
 	struct xlb_vip vip;
 	__u32 inner_id, i;
+	void *mem;
 	int fd, err;
 
 	err = xlb_dp_vip_get(dp, key, &vip);
@@ -375,8 +400,15 @@ int xlb_dp_ring_read(const struct xlb_dp *dp, const struct xlb_vip_key *key,
 	fd = bpf_map_get_fd_by_id(inner_id);
 	if (fd < 0)
 		return -errno;
-	for (i = 0; i < vip.ring_size && !err; i++)
-		err = ret_errno(bpf_map_lookup_elem(fd, &i, &slots[i]));
+	mem = mmap(NULL, (size_t)vip.ring_size * sizeof(*slots), PROT_READ, MAP_SHARED, fd, 0);
+	if (mem != MAP_FAILED) {
+		memcpy(slots, mem, (size_t)vip.ring_size * sizeof(*slots));
+		munmap(mem, (size_t)vip.ring_size * sizeof(*slots));
+	} else {
+		/* a ring made before rings were mmapable */
+		for (i = 0; i < vip.ring_size && !err; i++)
+			err = ret_errno(bpf_map_lookup_elem(fd, &i, &slots[i]));
+	}
 	close(fd);
 	*m = vip.ring_size;
 	return err;

@@ -9,6 +9,7 @@
 #define XLB_DATAPLANE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "xlb.h"
@@ -61,9 +62,21 @@ int xlb_dp_vip_get(const struct xlb_dp *dp, const struct xlb_vip_key *key,
 int xlb_dp_vip_del(const struct xlb_dp *dp, const struct xlb_vip_key *key);
 
 /* Install SLOTS (M entries) as the VIP's ring, atomically: build a new inner
- * map in the VIP's spare ring id, then switch the VIP to it. */
+ * map in the VIP's spare ring id, then switch the VIP to it. The previous
+ * ring stays in its slot until the next install replaces it. */
 int xlb_dp_ring_install(const struct xlb_dp *dp, const struct xlb_vip_key *key,
 			const struct xlb_ring_slot *slots, uint32_t m);
+
+/* The same for N VIPs at once. Every update of a map of maps waits for an
+ * RCU grace period (milliseconds); this pays one for all N. Each VIP still
+ * switches in one update. Returns 0 or -errno (then no VIP has switched,
+ * unless the error is in the switches themselves: those done stay done). */
+struct xlb_ring_update {
+	struct xlb_vip_key key;
+	const struct xlb_ring_slot *slots;
+	uint32_t m;
+};
+int xlb_dp_rings_install(const struct xlb_dp *dp, const struct xlb_ring_update *u, size_t n);
 /* Read the live ring of a VIP into SLOTS (room for *m entries; *m is set). */
 int xlb_dp_ring_read(const struct xlb_dp *dp, const struct xlb_vip_key *key,
 		     struct xlb_ring_slot *slots, uint32_t *m);

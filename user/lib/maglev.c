@@ -288,6 +288,13 @@ int xlb_maglev_build(struct xlb_maglev *mg, const struct xlb_mg_backend *b,
 			.est_backend = XLB_NO_BACKEND,
 		};
 	fill_ring(mg, k, m, MG_RING_EST, out);
+	/* the new-flow set is a subset of the established one: the same size
+	 * means the same backends, the same ring (no drain, the usual case) */
+	if (count_in_ring(mg->ent, k, MG_RING_NEW) == count_in_ring(mg->ent, k, MG_RING_EST)) {
+		for (uint32_t i = 0; i < m; i++)
+			out[i].new_backend = out[i].est_backend;
+		return 0;
+	}
 	fill_ring(mg, k, m, MG_RING_NEW, out);
 	return 0;
 }

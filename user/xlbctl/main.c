@@ -545,7 +545,10 @@ static int cmd_showconf(const struct cmd *c, int argc, char **argv)
 
 	at_most(c, argc, 0);
 	data = call("showconf", NULL, &root);
-	fputs(json_object_get_string(data), stdout);
+	if (json)
+		print_json(data);
+	else
+		fputs(json_object_get_string(data), stdout);
 	json_object_put(root);
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -65,6 +66,16 @@ static const char *ip_str(const struct xlb_ip *ip)
 }
 
 static int fail(struct req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Put WHAT (the object) in front of the message already in r->err. */
+static int fail_about(struct req *r, const char *what)
+{
+	char msg[ERR_LEN];
+
+	snprintf(msg, sizeof(msg), "%s", r->err);
+	snprintf(r->err, sizeof(r->err), "%.160s: %.600s", what, msg);
+	return -EINVAL;
+}
 static int fail(struct req *r, const char *fmt, ...)
 {
 	va_list ap;
@@ -122,6 +133,14 @@ static void near_primes(uint64_t n, uint32_t *below, uint32_t *above)
 }
 
 /* Optional VIP settings shared by vip.add and vip.set. */
+static const char *vip_what(const struct xlb_service *svc)
+{
+	static char buf[96];
+
+	snprintf(buf, sizeof(buf), "VIP %s", svc_str(svc));
+	return buf;
+}
+
 static int vip_options(struct req *r, struct xlb_vip_cfg *v)
 {
 	const char *hash = NULL;
@@ -132,7 +151,7 @@ static int vip_options(struct req *r, struct xlb_vip_cfg *v)
 	err = xlb_arg_uint(r->args, "ring_size", false, 1021, XLB_RING_SIZE_MAX, &n, r->err,
 			   sizeof(r->err));
 	if (err)
-		return err;
+		return fail_about(r, vip_what(&v->svc));
 	if (!is_prime(n)) {
 		uint32_t b, a;
 
@@ -144,7 +163,7 @@ static int vip_options(struct req *r, struct xlb_vip_cfg *v)
 	n = v->mss;
 	err = xlb_arg_uint(r->args, "mss", false, 0, 9000, &n, r->err, sizeof(r->err));
 	if (err)
-		return err;
+		return fail_about(r, vip_what(&v->svc));
 	if (n && n < 536)
 		return fail(r, "VIP %s: mss %llu is below 536; give 536..9000, or 0 for the "
 			    "default", svc_str(&v->svc), (unsigned long long)n);
@@ -167,8 +186,12 @@ static int backend_options(struct req *r, const struct xlb_vip_cfg *v, struct xl
 	int err;
 
 	err = xlb_arg_uint(r->args, "weight", false, 1, 1000, &w, r->err, sizeof(r->err));
-	if (err)
-		return fail(r, "backend %s of %s: %s", ip_str(&b->addr), svc_str(&v->svc), r->err);
+	if (err) {
+		char what[160];
+
+		snprintf(what, sizeof(what), "backend %s of %s", ip_str(&b->addr), svc_str(&v->svc));
+		return fail_about(r, what);
+	}
 	b->weight = (uint32_t)w;
 	err = xlb_arg_bool(r->args, "disabled", &b->disabled, r->err, sizeof(r->err));
 	if (!err)
@@ -183,6 +206,11 @@ static size_t total_backends(const struct xlb_conf *c)
 	for (size_t i = 0; i < c->n_vips; i++)
 		n += c->vips[i].n_backends;
 	return n;
+}
+
+static double ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (b->tv_sec - a->tv_sec) * 1e3 + (b->tv_nsec - a->tv_nsec) / 1e6;
 }
 
 /* Make NEXT the running state: maps, then the state file. On a data-plane
@@ -200,8 +228,12 @@ static int commit(struct req *r, struct xlb_conf *next)
 		return fail(r, "%s (nothing was changed)",
 			    xlb_conf_error_str(&cerr, msg, sizeof(msg)));
 	}
+	struct timespec t0, t1, t2;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	d->conf = *next;
 	err = xlbd_sync(d);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (err) {
 		d->conf = prev;
 		xlbd_sync(d);
@@ -211,9 +243,14 @@ static int commit(struct req *r, struct xlb_conf *next)
 	}
 	xlb_conf_free(&prev);
 	err = xlbd_state_save(d);
+	clock_gettime(CLOCK_MONOTONIC, &t2);
 	if (err)
 		return fail(r, "applied, but saving the state to %s failed: %s; the change "
 			    "will not survive a restart", d->conf.daemon.state_file, strerror(-err));
+	/* how long the maps took to follow, and the state file */
+	r->data = json_object_new_object();
+	json_object_object_add(r->data, "applied_ms", json_object_new_double(ms_between(&t0, &t1)));
+	json_object_object_add(r->data, "saved_ms", json_object_new_double(ms_between(&t1, &t2)));
 	return 0;
 }
 
@@ -383,10 +420,11 @@ static int cmd_vip_show(struct req *r)
 static int cmd_vip_add(struct req *r)
 {
 	static const char *const known[] = { "service", "ring_size", "mss", "hash", NULL };
+	struct xlb_vip_cfg *grown, v;
 	struct xlb_conf next;
-	struct xlb_vip_cfg *grown, v = { .ring_size = XLB_RING_SIZE_DEFAULT };
 	int err;
 
+	xlb_vip_init(&v);
 	err = xlb_args_only(r->args, known, r->err, sizeof(r->err));
 	if (!err)
 		err = xlb_arg_service(r->args, "service", true, &v.svc, r->err, sizeof(r->err));
@@ -503,11 +541,12 @@ static int cmd_backend_add(struct req *r)
 {
 	static const char *const known[] = { "service", "address", "weight", "drain",
 					     "disabled", NULL };
-	struct xlb_backend_cfg b = { .weight = 1 }, *grown;
+	struct xlb_backend_cfg b, *grown;
 	struct xlb_vip_cfg *v;
 	struct xlb_conf next;
 	int err;
 
+	xlb_backend_init(&b);
 	err = xlb_args_only(r->args, known, r->err, sizeof(r->err));
 	if (err || copy_conf(r, &next))
 		return err ?: -ENOMEM;
@@ -1032,6 +1071,35 @@ static int mkdir_parent(const char *path)
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		return -errno;
 	return 0;
+}
+
+/* Make sure no other xlbd runs on this state: nobody answers on the
+ * socket, and the state file's lock is ours (held until exit). */
+int xlbd_claim(struct xlbd *d)
+{
+	char path[XLB_PATH_MAX + 8];
+	int fd;
+
+	if (socket_alive(d->conf.daemon.socket)) {
+		log_err("another xlbd answers on %s: stop it first (nothing was touched)",
+			d->conf.daemon.socket);
+		return -EADDRINUSE;
+	}
+	if (mkdir_parent(d->conf.daemon.state_file)) {
+		log_err("cannot create the directory of %s: %s", d->conf.daemon.state_file,
+			strerror(errno));
+		return -errno;
+	}
+	snprintf(path, sizeof(path), "%s.lock", d->conf.daemon.state_file);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB)) {
+		log_err("another xlbd holds %s (%s): stop it first (nothing was touched)", path,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -EBUSY;
+	}
+	return 0;		/* the fd stays open: the lock lives as long as we do */
 }
 
 int xlbd_ctl_open(struct xlbd *d)

@@ -311,6 +311,9 @@ int main(int argc, char **argv)
 	d.started_ms = now_ms();
 	log_info("xlbd %s starting with %s", XLB_VERSION, d.conf_path);
 
+	/* before anything touches the data plane: one xlbd at a time */
+	if (xlbd_claim(&d))
+		return 1;
 	if (open_timers_and_signals())
 		return 1;
 	ret = xlbd_dataplane_open(&d);

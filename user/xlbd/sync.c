@@ -27,12 +27,35 @@ struct rt_vip *xlbd_rt_vip(struct xlbd *d, const struct xlb_service *svc)
 	return NULL;
 }
 
+/* A VIP's backends are kept sorted by address: lookups are binary searches
+ * (a VIP may have thousands, and each sync looks every one up). */
+static size_t rt_backend_pos(const struct rt_vip *v, const struct xlb_ip *ip, bool *found)
+{
+	size_t lo = 0, hi = v->n_bes;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = xlb_ip_cmp(&v->bes[mid].addr, ip);
+
+		if (!c) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
 struct rt_backend *xlbd_rt_backend(struct rt_vip *v, const struct xlb_ip *ip)
 {
-	for (size_t i = 0; i < v->n_bes; i++)
-		if (xlb_ip_equal(&v->bes[i].addr, ip))
-			return &v->bes[i];
-	return NULL;
+	bool found;
+	size_t i = rt_backend_pos(v, ip, &found);
+
+	return found ? &v->bes[i] : NULL;
 }
 
 uint8_t xlbd_backend_state(const struct rt_vip *rv, const struct xlb_backend_cfg *b,
@@ -69,16 +92,20 @@ static void vip_key_of(const struct xlb_service *svc, struct xlb_vip_key *k)
 
 /* ---- ids ------------------------------------------------------------------ */
 
-static bool backend_id_used(const struct xlbd *d, uint32_t id)
+static bool id_used(const struct xlbd *d, uint32_t id)
 {
-	for (size_t i = 0; i < d->n_vips; i++)
-		for (size_t j = 0; j < d->vips[i].n_bes; j++)
-			if (d->vips[i].bes[j].id == id)
-				return true;
-	return false;
+	return d->id_used[id / 64] & (1ull << (id % 64));
 }
 
-static int alloc_backend_id(const struct xlbd *d, uint32_t *id)
+static void id_mark(struct xlbd *d, uint32_t id, bool used)
+{
+	if (used)
+		d->id_used[id / 64] |= 1ull << (id % 64);
+	else
+		d->id_used[id / 64] &= ~(1ull << (id % 64));
+}
+
+static int alloc_backend_id(struct xlbd *d, uint32_t *id)
 {
 	static uint32_t next;
 
@@ -86,7 +113,7 @@ static int alloc_backend_id(const struct xlbd *d, uint32_t *id)
 	for (uint32_t n = 0; n < XLB_MAX_BACKENDS; n++) {
 		uint32_t cand = (next + n) % XLB_MAX_BACKENDS;
 
-		if (!backend_id_used(d, cand)) {
+		if (!id_used(d, cand)) {
 			*id = cand;
 			next = cand + 1;
 			return 0;
@@ -123,17 +150,24 @@ static struct rt_vip *rt_vip_add(struct xlbd *d, const struct xlb_service *svc, 
 	return &d->vips[d->n_vips++];
 }
 
-static struct rt_backend *rt_backend_add(struct rt_vip *v, const struct xlb_ip *ip, uint32_t id)
+static struct rt_backend *rt_backend_add(struct xlbd *d, struct rt_vip *v,
+					 const struct xlb_ip *ip, uint32_t id)
 {
 	struct rt_backend *grown = realloc(v->bes, (v->n_bes + 1) * sizeof(*grown));
+	bool found;
+	size_t i;
 
 	if (!grown)
 		return NULL;
+	id_mark(d, id, true);
 	v->bes = grown;
-	memset(&v->bes[v->n_bes], 0, sizeof(v->bes[0]));
-	v->bes[v->n_bes].addr = *ip;
-	v->bes[v->n_bes].id = id;
-	return &v->bes[v->n_bes++];
+	i = rt_backend_pos(v, ip, &found);
+	memmove(&v->bes[i + 1], &v->bes[i], (v->n_bes - i) * sizeof(v->bes[0]));
+	v->n_bes++;
+	memset(&v->bes[i], 0, sizeof(v->bes[0]));
+	v->bes[i].addr = *ip;
+	v->bes[i].id = id;
+	return &v->bes[i];
 }
 
 /* Learn the ids a previous xlbd (or this one) gave, from the maps. */
@@ -167,7 +201,7 @@ static int load_ids(struct xlbd *d)
 			if (d->vips[i].vip_id != be.vip_id)
 				continue;
 			from_bpf_addr(be.addr, be.family, &ip);
-			rb = rt_backend_add(&d->vips[i], &ip, id);
+			rb = rt_backend_add(d, &d->vips[i], &ip, id);
 			if (!rb)
 				return -ENOMEM;
 			rb->state = be.state;
@@ -330,11 +364,36 @@ static void set_hold(const struct xlb_vip_cfg *vc, struct rt_vip *rv, bool has_r
 	rv->ring_held = rv->was_held = held;
 }
 
-static int sync_ring(struct xlbd *d, const struct xlb_vip_cfg *vc, struct rt_vip *rv)
+/* A ring to install, built in phase one of a sync, installed with the
+ * others in phase two. */
+struct pending_ring {
+	struct xlb_service svc;
+	uint64_t sig;
+	uint32_t m;
+	struct xlb_ring_slot *slots;
+};
+
+struct pending {
+	struct pending_ring *r;
+	size_t n;
+};
+
+static void pending_free(struct pending *p)
 {
-	char name[80];
-	struct xlb_vip_key key;
+	for (size_t i = 0; i < p->n; i++)
+		free(p->r[i].slots);
+	free(p->r);
+	*p = (struct pending){};
+}
+
+/* Build the VIP's ring if what it is built from changed; queue it in P. */
+static int ring_prepare(struct xlbd *d, const struct xlb_vip_cfg *vc, struct rt_vip *rv,
+			struct pending *p)
+{
 	uint64_t sig = ring_signature(d, vc, rv);
+	struct pending_ring *grown, *r;
+	struct xlb_vip_key key;
+	char name[80];
 	int err;
 
 	if (sig == rv->ring_sig)
@@ -350,13 +409,51 @@ static int sync_ring(struct xlbd *d, const struct xlb_vip_cfg *vc, struct rt_vip
 		rv->ring_sig = sig;	/* a restart: the running ring is already right */
 		return 0;
 	}
-	err = xlb_dp_ring_install(&d->dp, &key, d->ring_buf, vc->ring_size);
+	grown = realloc(p->r, (p->n + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	p->r = grown;
+	r = &p->r[p->n];
+	r->slots = malloc(sizeof(*r->slots) * vc->ring_size);
+	if (!r->slots)
+		return -ENOMEM;
+	memcpy(r->slots, d->ring_buf, sizeof(*r->slots) * vc->ring_size);
+	r->svc = vc->svc;
+	r->sig = sig;
+	r->m = vc->ring_size;
+	p->n++;
+	return 0;
+}
+
+/* Phase two: every queued ring in one go (one RCU grace period). */
+static int rings_install(struct xlbd *d, struct pending *p)
+{
+	struct xlb_ring_update *u;
+	int err;
+
+	if (!p->n)
+		return 0;
+	u = calloc(p->n, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n; i++) {
+		vip_key_of(&p->r[i].svc, &u[i].key);
+		u[i].slots = p->r[i].slots;
+		u[i].m = p->r[i].m;
+	}
+	err = xlb_dp_rings_install(&d->dp, u, p->n);
+	free(u);
 	if (err) {
-		log_err("VIP %s: installing the ring: %s", name, strerror(-err));
+		log_err("installing %zu rings: %s", p->n, strerror(-err));
 		return err;
 	}
-	rv->ring_sig = sig;
-	log_debug("VIP %s: ring of %u slots installed", name, vc->ring_size);
+	for (size_t i = 0; i < p->n; i++) {
+		struct rt_vip *rv = xlbd_rt_vip(d, &p->r[i].svc);
+
+		if (rv)
+			rv->ring_sig = p->r[i].sig;
+	}
+	log_debug("%zu rings installed", p->n);
 	return 0;
 }
 
@@ -400,7 +497,9 @@ static const char *state_word(uint8_t s)
 	}
 }
 
-static int sync_vip(struct xlbd *d, const struct xlb_vip_cfg *vc)
+/* Phase one for a VIP: the VIP itself, its joining and changing backends,
+ * and its ring built (queued in P). */
+static int vip_join(struct xlbd *d, const struct xlb_vip_cfg *vc, struct pending *p)
 {
 	struct xlb_vip vip = { .mss = vc->mss,
 			       .flags = vc->hash_src_only ? XLB_VIP_F_HASH_SRC_ONLY : 0 };
@@ -445,7 +544,7 @@ static int sync_vip(struct xlbd *d, const struct xlb_vip_cfg *vc)
 
 		if (!rb) {
 			err = alloc_backend_id(d, &id);
-			if (err || !(rb = rt_backend_add(rv, &b->addr, id))) {
+			if (err || !(rb = rt_backend_add(d, rv, &b->addr, id))) {
 				log_err("VIP %s: no free backend id (at most %d backends)", name,
 					XLB_MAX_BACKENDS);
 				return err ?: -ENOMEM;
@@ -463,10 +562,20 @@ static int sync_vip(struct xlbd *d, const struct xlb_vip_cfg *vc)
 			return err;
 	}
 
-	err = sync_ring(d, vc, rv);
-	if (err)
-		return err;
+	return ring_prepare(d, vc, rv, p);
+}
 
+/* Phase three for a VIP, once its new ring no longer names them: backends
+ * going down, and backends gone from the VIP. */
+static int vip_leave(struct xlbd *d, const struct xlb_vip_cfg *vc)
+{
+	struct rt_vip *rv = xlbd_rt_vip(d, &vc->svc);
+	char name[80], addr[64];
+	int err;
+
+	if (!rv)
+		return 0;
+	xlb_service_str(&vc->svc, name, sizeof(name));
 	/* leaving: down, or gone from the VIP */
 	for (size_t i = 0; i < vc->n_backends; i++) {
 		const struct xlb_backend_cfg *b = &vc->backends[i];
@@ -491,13 +600,15 @@ static int sync_vip(struct xlbd *d, const struct xlb_vip_cfg *vc)
 			return err;
 		log_notice("backend %s of %s: removed", xlb_ip_str(&rb->addr, addr, sizeof(addr)),
 			   name);
-		rv->bes[i] = rv->bes[--rv->n_bes];
+		id_mark(d, rb->id, false);
+		memmove(&rv->bes[i], &rv->bes[i + 1], (--rv->n_bes - i) * sizeof(rv->bes[0]));
 	}
 	return 0;
 }
 
 int xlbd_sync(struct xlbd *d)
 {
+	struct pending pend = {};
 	char name[80];
 	int err, first = 0;
 
@@ -514,11 +625,23 @@ int xlbd_sync(struct xlbd *d)
 		first = err;
 	for (size_t i = 0; i < d->n_vips; i++)
 		d->vips[i].seen = false;
+	/* join, swap every changed ring at once, leave: per VIP, no packet is
+	 * sent to a backend the maps do not describe */
 	for (size_t i = 0; i < d->conf.n_vips; i++) {
-		err = sync_vip(d, &d->conf.vips[i]);
+		err = vip_join(d, &d->conf.vips[i], &pend);
 		if (err && !first)
 			first = err;
 	}
+	err = rings_install(d, &pend);
+	pending_free(&pend);
+	if (err && !first)
+		first = err;
+	for (size_t i = 0; i < d->conf.n_vips && !err; i++) {
+		err = vip_leave(d, &d->conf.vips[i]);
+		if (err && !first)
+			first = err;
+	}
+	err = 0;
 	for (size_t i = 0; i < d->n_vips;) {
 		struct rt_vip *rv = &d->vips[i];
 		struct xlb_vip_key key;
@@ -538,6 +661,8 @@ int xlbd_sync(struct xlbd *d)
 			continue;
 		}
 		log_info("VIP %s: removed", xlb_service_str(&rv->svc, name, sizeof(name)));
+		for (size_t j = 0; j < rv->n_bes; j++)
+			id_mark(d, rv->bes[j].id, false);
 		free(rv->bes);
 		d->vips[i] = d->vips[--d->n_vips];
 	}

@@ -83,6 +83,7 @@ struct xlbd {
 	/* map ids and rings */
 	struct rt_vip	*vips;
 	size_t		n_vips;
+	uint64_t	id_used[XLB_MAX_BACKENDS / 64];	/* backend ids given out */
 	struct xlb_maglev mg;
 	struct xlb_ring_slot *ring_buf;
 
@@ -135,6 +136,7 @@ void xlbd_flow_counts_free(struct xlbd_flow_counts *fc);
 int xlbd_state_save(struct xlbd *d);
 
 /* ctl.c */
+int xlbd_claim(struct xlbd *d);
 int xlbd_ctl_open(struct xlbd *d);
 void xlbd_ctl_close(void);
 /* Poll set management for the loop: ctl adds and removes its fds. */
