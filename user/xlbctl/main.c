@@ -196,22 +196,46 @@ static void at_most(const struct cmd *c, int argc, int n)
 
 /* ---- show --------------------------------------------------------------------- */
 
+/* "sstp ok 12.3ms", "sstp timeout", "-" */
+static const char *probe_word(struct json_object *be, char *buf, size_t len)
+{
+	struct json_object *p, *lat;
+
+	if (!json_object_object_get_ex(be, "probe", &p))
+		return "-";
+	if (json_object_object_get_ex(p, "latency_ms", &lat) &&
+	    !strcmp(get_str(p, "last", ""), "ok"))
+		snprintf(buf, len, "%s ok %.1fms", get_str(p, "type", "?"),
+			 json_object_get_double(lat));
+	else
+		snprintf(buf, len, "%s %s", get_str(p, "type", "?"), get_str(p, "last", "pending"));
+	return buf;
+}
+
 static void print_backends(struct json_object *bes)
 {
-	char p[16], b[16];
+	char p[16], b[16], pr[48];
 
-	printf("    %-26s %6s %-9s %-8s %-9s %7s %7s %9s %9s\n", "BACKEND", "WEIGHT", "ADMIN",
-	       "HEALTH", "STATE", "ACTIVE", "FLOWS", "PACKETS", "BYTES");
+	printf("    %-26s %6s %-9s %-8s %-9s %7s %7s %9s %9s  %s\n", "BACKEND", "WEIGHT", "ADMIN",
+	       "HEALTH", "STATE", "ACTIVE", "FLOWS", "PACKETS", "BYTES", "PROBE");
 	for (size_t i = 0; i < json_object_array_length(bes); i++) {
-		struct json_object *be = json_object_array_get_idx(bes, i);
+		struct json_object *be = json_object_array_get_idx(bes, i), *probe, *x;
 
-		printf("    %-26s %6llu %-9s %-8s %-9s %7llu %7llu %9s %9s\n",
+		printf("    %-26s %6llu %-9s %-8s %-9s %7llu %7llu %9s %9s  %s\n",
 		       get_str(be, "address", "?"), (unsigned long long)get_u64(be, "weight"),
 		       get_str(be, "admin", "?"), get_str(be, "health", "-"),
 		       get_str(be, "state", "-"), (unsigned long long)get_u64(be, "flows_active"),
 		       (unsigned long long)get_u64(be, "flows"),
 		       human(get_u64(be, "packets"), "", p, sizeof(p)),
-		       human(get_u64(be, "bytes"), "B", b, sizeof(b)));
+		       human(get_u64(be, "bytes"), "B", b, sizeof(b)), probe_word(be, pr, sizeof(pr)));
+		if (!json_object_object_get_ex(be, "probe", &probe))
+			continue;
+		if (strcmp(get_str(probe, "last", "ok"), "ok") && json_object_object_get_ex(probe, "error", &x))
+			printf("      last failure: %s\n", json_object_get_string(x));
+		if (json_object_object_get_ex(probe, "cert_warn", &x) && json_object_get_boolean(x)) {
+			json_object_object_get_ex(probe, "cert_days_left", &x);
+			printf("      !! its certificate expires in %d days\n", json_object_get_int(x));
+		}
 	}
 }
 

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "probe.h"
 #include "proto.h"
 #include "xlbd.h"
 
@@ -285,6 +286,48 @@ static struct json_object *ju64(uint64_t v)
 	return json_object_new_uint64(v);
 }
 
+/* The probe's view of a backend: settings in short, last result, TLS. */
+static void probe_json(struct xlbd *d, const struct xlb_vip_cfg *v,
+		       const struct xlb_backend_cfg *b, const struct rt_backend *rb,
+		       struct json_object *o)
+{
+	const struct xlb_probe_status *st = xlbd_health_status(d, rb->id);
+	struct json_object *p, *fails;
+	struct xlb_probe_cfg pc;
+
+	xlb_probe_effective(v, b, &pc);
+	if (pc.type == XLB_PROBE_NONE)
+		return;
+	p = json_object_new_object();
+	json_object_object_add(p, "type", jstr(xlb_probe_type_name(pc.type)));
+	json_object_object_add(p, "interval_ms", ju64(pc.interval_ms));
+	if (st) {
+		json_object_object_add(p, "last", jstr(xlb_probe_result_name(st->last)));
+		json_object_object_add(p, "latency_ms", json_object_new_double(st->latency_us / 1e3));
+		json_object_object_add(p, "probes", ju64(st->probes));
+		json_object_object_add(p, "successes", ju64(st->successes));
+		json_object_object_add(p, "failures", ju64(st->failures));
+		fails = json_object_new_object();
+		for (int i = XLB_PR_CONNECT_REFUSED; i < XLB_PR__COUNT; i++)
+			if (st->count[i])
+				json_object_object_add(fails, xlb_probe_result_name(i),
+						       ju64(st->count[i]));
+		json_object_object_add(p, "failures_by_reason", fails);
+		if (st->tls_version[0]) {
+			json_object_object_add(p, "tls_version", jstr(st->tls_version));
+			json_object_object_add(p, "tls_cipher", jstr(st->tls_cipher));
+		}
+		if (st->cert_not_after) {
+			json_object_object_add(p, "cert_days_left",
+					       json_object_new_int(st->cert_days_left));
+			json_object_object_add(p, "cert_warn", json_object_new_boolean(st->cert_warn));
+		}
+		if (st->error[0])
+			json_object_object_add(p, "error", jstr(st->error));
+	}
+	json_object_object_add(o, "probe", p);
+}
+
 static struct json_object *backend_json(struct xlbd *d, const struct xlb_vip_cfg *v,
 					const struct xlb_backend_cfg *b,
 					const struct xlbd_flow_counts *fc)
@@ -312,6 +355,7 @@ static struct json_object *backend_json(struct xlbd *d, const struct xlb_vip_cfg
 		json_object_object_add(o, "bytes", ju64(st.bytes));
 		json_object_object_add(o, "new_flows", ju64(st.new_flows));
 	}
+	probe_json(d, v, b, rb, o);
 	return o;
 }
 

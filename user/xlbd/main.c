@@ -328,6 +328,8 @@ int main(int argc, char **argv)
 	else if (xlbd_watch(xlb_gw_fd(d.gw), POLLIN, gw_event))
 		return 1;
 	resolve_gateway(&d);
+	if (xlbd_health_open(&d))
+		return 1;
 	ret = xlbd_sync(&d);
 	if (ret)
 		log_err("the data plane does not fully match the configuration yet: %s",
@@ -369,6 +371,7 @@ int main(int argc, char **argv)
 
 	xlbd_metrics_stop(d.metrics);
 	xlbd_ctl_close();
+	xlbd_health_close(&d);
 	xlb_gw_close(d.gw);
 	xlbd_dataplane_close(&d);
 	xlb_maglev_release(&d.mg);

@@ -13,6 +13,7 @@
 
 #include <microhttpd.h>
 
+#include "probe.h"
 #include "xlbd.h"
 
 struct xlb_metrics {
@@ -62,6 +63,27 @@ static const char *state_word(uint8_t s)
 	static const char *const w[] = { "unused", "active", "draining", "down" };
 
 	return s < 4 ? w[s] : "unknown";
+}
+
+static void probe_metrics(struct xlbd *d, struct out *o, const char *vip, const char *be,
+			  uint32_t id)
+{
+	const struct xlb_probe_status *st = xlbd_health_status(d, id);
+
+	if (!st || !st->probes)
+		return;
+	put(o, "xlb_backend_probe_ok{vip=\"%s\",backend=\"%s\"} %d\n", vip, be,
+	    st->last == XLB_PR_OK);
+	put(o, "xlb_backend_probe_latency_seconds{vip=\"%s\",backend=\"%s\"} %.6f\n", vip, be,
+	    st->latency_us / 1e6);
+	for (int i = XLB_PR_OK; i < XLB_PR__COUNT; i++)
+		if (st->count[i])
+			put(o, "xlb_backend_probe_results_total{vip=\"%s\",backend=\"%s\","
+			    "result=\"%s\"} %llu\n", vip, be, xlb_probe_result_name(i),
+			    (unsigned long long)st->count[i]);
+	if (st->cert_not_after)
+		put(o, "xlb_backend_cert_expiry_days{vip=\"%s\",backend=\"%s\"} %d\n", vip, be,
+		    st->cert_days_left);
 }
 
 static void render(struct xlbd *d, struct out *o)
@@ -120,6 +142,11 @@ static void render(struct xlbd *d, struct out *o)
 	help(o, "xlb_backend_flows", "gauge", "flow entries, active or not");
 	help(o, "xlb_backend_up", "gauge", "health: 1 up, 0 down, -1 unknown (no result yet)");
 	help(o, "xlb_backend_state", "gauge", "data-plane state of the backend (1 for the current)");
+	help(o, "xlb_backend_probe_ok", "gauge", "1 if the last health probe succeeded");
+	help(o, "xlb_backend_probe_latency_seconds", "gauge", "duration of the last health probe");
+	help(o, "xlb_backend_probe_results_total", "counter", "finished health probes by result");
+	help(o, "xlb_backend_cert_expiry_days", "gauge",
+	     "days until the backend's TLS certificate expires (negative: expired)");
 	for (size_t i = 0; i < d->n_vips; i++) {
 		struct rt_vip *rv = &d->vips[i];
 
@@ -147,6 +174,7 @@ static void render(struct xlbd *d, struct out *o)
 			    rb->health == XLBD_HEALTH_UP ? 1 : rb->health == XLBD_HEALTH_DOWN ? 0 : -1);
 			put(o, "xlb_backend_state{vip=\"%s\",backend=\"%s\",state=\"%s\"} 1\n", vip,
 			    be, state_word(rb->state));
+			probe_metrics(d, o, vip, be, rb->id);
 		}
 	}
 	xlbd_flow_counts_free(&fc);

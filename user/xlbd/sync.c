@@ -17,6 +17,7 @@
 
 #include <bpf/bpf.h>
 
+#include "config.h"
 #include "xlbd.h"
 
 struct rt_vip *xlbd_rt_vip(struct xlbd *d, const struct xlb_service *svc)
@@ -61,7 +62,8 @@ struct rt_backend *xlbd_rt_backend(struct rt_vip *v, const struct xlb_ip *ip)
 uint8_t xlbd_backend_state(const struct rt_vip *rv, const struct xlb_backend_cfg *b,
 			   const struct rt_backend *rb)
 {
-	bool sick = rb && rb->health == XLBD_HEALTH_DOWN && !(rv && rv->ring_held);
+	/* held: as it was when the last backend went down (the last ring) */
+	bool sick = rb && (rv && rv->ring_held ? rb->held_down : rb->health == XLBD_HEALTH_DOWN);
 
 	if (b->disabled || b->weight == 0 || sick)
 		return XLB_BACKEND_DOWN;
@@ -354,10 +356,14 @@ static void set_hold(const struct xlb_vip_cfg *vc, struct rt_vip *rv, bool has_r
 
 	rv->ring_held = false;	/* judge by health itself */
 	held = has_ring && all_down_by_health(vc, rv);
-	if (held && !rv->was_held)
+	if (held && !rv->was_held) {
 		log_err("VIP %s: EVERY backend is failing its health check; keeping the last ring "
-			"and states so traffic still flows where it can (check the backends and "
-			"'xlbctl show %s')", name, name);
+			"so traffic still flows where it can (check the backends and 'xlbctl show "
+			"%s')", name, name);
+		/* freeze each backend as the maps have it now */
+		for (size_t i = 0; i < rv->n_bes; i++)
+			rv->bes[i].held_down = rv->bes[i].state == XLB_BACKEND_DOWN;
+	}
 	if (!held && rv->was_held)
 		log_notice("VIP %s: a backend is healthy again; the ring follows health again",
 			   name);
@@ -543,12 +549,19 @@ static int vip_join(struct xlbd *d, const struct xlb_vip_cfg *vc, struct pending
 		uint8_t state;
 
 		if (!rb) {
+			struct xlb_probe_cfg pc;
+
 			err = alloc_backend_id(d, &id);
 			if (err || !(rb = rt_backend_add(d, rv, &b->addr, id))) {
 				log_err("VIP %s: no free backend id (at most %d backends)", name,
 					XLB_MAX_BACKENDS);
 				return err ?: -ENOMEM;
 			}
+			/* a new backend with a probe earns its traffic: `rise`
+			 * good probes first */
+			xlb_probe_effective(vc, b, &pc);
+			if (pc.type != XLB_PROBE_NONE)
+				rb->health = XLBD_HEALTH_DOWN;
 		}
 		rb->seen = true;
 		state = xlbd_backend_state(rv, b, rb);
@@ -666,6 +679,7 @@ int xlbd_sync(struct xlbd *d)
 		free(rv->bes);
 		d->vips[i] = d->vips[--d->n_vips];
 	}
+	xlbd_health_sync(d);
 	return first;
 }
 

@@ -44,6 +44,7 @@ struct rt_backend {
 	uint32_t	id;
 	enum xlbd_health health;
 	uint8_t		state;		/* enum xlb_backend_state last written */
+	bool		held_down;	/* down when its VIP's ring was frozen */
 	bool		seen;		/* reconcile mark */
 };
 
@@ -51,8 +52,8 @@ struct rt_vip {
 	struct xlb_service svc;
 	uint32_t	vip_id;
 	uint64_t	ring_sig;	/* what the installed ring was built from */
-	bool		ring_held;	/* every backend down by health: health
-					 * is ignored, the last ring kept */
+	bool		ring_held;	/* every backend down by health: the
+					 * last ring and states are kept */
 	bool		was_held;
 	struct rt_backend *bes;
 	size_t		n_bes;
@@ -131,6 +132,13 @@ struct xlbd_flow_counts {
 };
 int xlbd_count_flows(struct xlbd *d, struct xlbd_flow_counts *fc);
 void xlbd_flow_counts_free(struct xlbd_flow_counts *fc);
+
+/* health.c */
+struct xlb_probe_status;
+int xlbd_health_open(struct xlbd *d);
+void xlbd_health_close(struct xlbd *d);
+void xlbd_health_sync(struct xlbd *d);
+const struct xlb_probe_status *xlbd_health_status(struct xlbd *d, uint32_t id);
 
 /* state.c */
 int xlbd_state_save(struct xlbd *d);
