@@ -921,6 +921,31 @@ static int cmd_syncconf(struct req *r)
 	return load_conf(r, false);
 }
 
+/* attach/detach survive a restart: the interface list is saved. */
+static int remember_interface(struct req *r, const char *ifname, bool add)
+{
+	struct xlb_daemon_cfg *dc = &r->d->conf.daemon;
+	size_t i;
+
+	for (i = 0; i < dc->n_interfaces && strcmp(dc->interfaces[i], ifname); i++)
+		;
+	if (add && i == dc->n_interfaces) {
+		if (dc->n_interfaces == XLB_MAX_INTERFACES)
+			return fail(r, "interface %s: attached, but xlbd remembers at most %d "
+				    "interfaces: it will not be attached again after a restart",
+				    ifname, XLB_MAX_INTERFACES);
+		snprintf(dc->interfaces[dc->n_interfaces++], IF_NAMESIZE, "%s", ifname);
+	} else if (!add && i < dc->n_interfaces) {
+		memmove(&dc->interfaces[i], &dc->interfaces[i + 1],
+			(dc->n_interfaces - i - 1) * sizeof(dc->interfaces[0]));
+		dc->n_interfaces--;
+	}
+	if (xlbd_interfaces_save(r->d))
+		return fail(r, "interface %s: done, but saving the interface list failed; it will "
+			    "not survive a restart (see xlbd's log)", ifname);
+	return 0;
+}
+
 static int cmd_attach(struct req *r)
 {
 	static const char *const known[] = { "interface", "generic", NULL };
@@ -935,6 +960,8 @@ static int cmd_attach(struct req *r)
 		err = xlb_arg_bool(r->args, "generic", &generic, r->err, sizeof(r->err));
 	if (!err)
 		err = xlbd_attach(r->d, ifname, generic, r->err, sizeof(r->err));
+	if (!err)
+		err = remember_interface(r, ifname, true);
 	return err;
 }
 
@@ -949,6 +976,8 @@ static int cmd_detach(struct req *r)
 		err = xlb_arg_string(r->args, "interface", true, &ifname, r->err, sizeof(r->err));
 	if (!err)
 		err = xlbd_detach(r->d, ifname, r->err, sizeof(r->err));
+	if (!err)
+		err = remember_interface(r, ifname, false);
 	return err;
 }
 

@@ -244,6 +244,14 @@ static int read_config(struct xlbd *d)
 	return 0;
 }
 
+/* After read_config: interfaces changed with xlbctl attach/detach win. */
+static void restore_interfaces(struct xlbd *d)
+{
+	if (xlbd_interfaces_restore(d) > 0)
+		log_info("attaching to the interfaces saved by xlbctl attach/detach (%zu), not "
+			 "daemon.interfaces", d->conf.daemon.n_interfaces);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -314,6 +322,7 @@ int main(int argc, char **argv)
 	/* before anything touches the data plane: one xlbd at a time */
 	if (xlbd_claim(&d))
 		return 1;
+	restore_interfaces(&d);
 	if (open_timers_and_signals())
 		return 1;
 	ret = xlbd_dataplane_open(&d);

@@ -142,6 +142,9 @@ const struct xlb_probe_status *xlbd_health_status(struct xlbd *d, uint32_t id);
 
 /* state.c */
 int xlbd_state_save(struct xlbd *d);
+int xlbd_interfaces_save(struct xlbd *d);
+/* 1 if a saved list replaced daemon.interfaces, 0 if none, -errno */
+int xlbd_interfaces_restore(struct xlbd *d);
 
 /* ctl.c */
 int xlbd_claim(struct xlbd *d);
