@@ -33,6 +33,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cli.h"
 #include "xlb.h"
 #include "dataplane.h"
 #include "maglev.h"
@@ -1080,17 +1081,9 @@ static void usage(FILE *f)
 		"\n"
 		"Commands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++) {
-		const char *h = commands[i].help, *nl;
-
 		fprintf(f, "  %s%s%s\n", commands[i].verb, *commands[i].args ? " " : "",
 			commands[i].args);
-		while (*h) {
-			nl = strchr(h, '\n');
-			if (!nl)
-				nl = h + strlen(h);
-			fprintf(f, "      %.*s\n", (int)(nl - h), h);
-			h = *nl ? nl + 1 : nl;
-		}
+		xlb_print_indented(f, "      ", commands[i].help);
 	}
 	fprintf(f,
 		"\n"

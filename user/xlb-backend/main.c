@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
+#include "cli.h"
 #include "backend.h"
 
 struct options opt = { .pin_dir = DEFAULT_PIN_DIR };
@@ -115,17 +116,9 @@ static void usage(FILE *f)
 		"\n"
 		"Commands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++) {
-		const char *h = commands[i].help, *nl;
-
 		fprintf(f, "  %s%s%s\n", commands[i].verb, *commands[i].args ? " " : "",
 			commands[i].args);
-		while (*h) {
-			nl = strchr(h, '\n');
-			if (!nl)
-				nl = h + strlen(h);
-			fprintf(f, "      %.*s\n", (int)(nl - h), h);
-			h = *nl ? nl + 1 : nl;
-		}
+		xlb_print_indented(f, "      ", commands[i].help);
 	}
 	fprintf(f,
 		"\n"
