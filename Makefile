@@ -1,8 +1,9 @@
 # xlb build. Everything lands in $(BUILD); `make V=1` shows the commands.
 #
 #   make            BPF objects, skeletons, libxlb, programs, tests
-#   make test       build, then run the whole suite (root: namespaces, BPF)
-#   make bench      build, then run the benchmarks (see BENCHMARKS.md)
+#   make test       install missing packages, build, run the whole suite
+#                   (root: namespaces, BPF); ends with "N passed, N failed"
+#   make bench      the same, then the benchmarks (see BENCHMARKS.md)
 #   make clean
 
 BUILD    ?= build
@@ -121,15 +122,22 @@ $(BUILD)/tests/fuzz/%: $(BUILD)/fuzz/tests/fuzz/%.o $(FUZZ_LIB)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -o $@ $(LDLIBS) -lm
 
 # ---- running ---------------------------------------------------------------
-test: all
+# test and bench install what is missing first (Debian packages; a no-op
+# when everything is there), so they work on a fresh machine as they are
+deps:
+	$(Q)scripts/install-deps.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) tests/run.sh
 
-bench: all
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) tests/bench/run.sh
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all test bench clean
+.PHONY: all deps test bench clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
