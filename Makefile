@@ -4,6 +4,14 @@
 #   make test       install missing packages, build, run the whole suite
 #                   (root: namespaces, BPF); ends with "N passed, N failed"
 #   make bench      the same, then the benchmarks (see BENCHMARKS.md)
+#   make demo       the same, then xlb's story in a minute or two, in a lab of
+#                   its own (root; scripts/demo.sh: sessions, DSR, drain, a
+#                   failed backend, xlbd killed, all shown with numbers)
+#   make install    programs, BPF objects, man pages, bash completion, the
+#                   systemd unit and the docs under $(DESTDIR)$(PREFIX)
+#                   (PREFIX=/usr/local; the unit in SYSTEMD_DIR, by default
+#                   $(PREFIX)/lib/systemd/system)
+#   make uninstall  remove what install put there
 #   make clean
 
 BUILD    ?= build
@@ -122,7 +130,7 @@ $(BUILD)/tests/fuzz/%: $(BUILD)/fuzz/tests/fuzz/%.o $(FUZZ_LIB)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -o $@ $(LDLIBS) -lm
 
 # ---- running ---------------------------------------------------------------
-# test and bench install what is missing first (Debian packages; a no-op
+# test, bench and demo install what is missing first (Debian packages; a no-op
 # when everything is there), so they work on a fresh machine as they are
 deps:
 	$(Q)scripts/install-deps.sh
@@ -135,9 +143,56 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) tests/bench/run.sh
 
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) scripts/demo.sh
+
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps test bench clean
+# ---- installing --------------------------------------------------------------
+PREFIX      ?= /usr/local
+SBINDIR     := $(PREFIX)/sbin
+XLBLIBDIR   := $(PREFIX)/lib/xlb
+MAN8DIR     := $(PREFIX)/share/man/man8
+COMPDIR     := $(PREFIX)/share/bash-completion/completions
+DOCDIR      := $(PREFIX)/share/doc/xlb
+SYSTEMD_DIR ?= $(PREFIX)/lib/systemd/system
+
+INST_BPF    := $(patsubst %.bpf.c,$(BUILD)/%.bpf.o,$(wildcard bpf/*.bpf.c))
+INST_SCRIPTS := scripts/xlb-backend-setup
+INST_MAN    := $(wildcard man/*.8)
+INST_DOCS   := README.md $(wildcard BENCHMARKS.md)
+INST_DOCS2  := $(wildcard docs/*.md)
+INST_EXAMPLES := $(wildcard examples/*)
+
+# the unit names its programs under /usr/local: rewritten for PREFIX
+install: $(PROGS) $(INST_BPF)
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(XLBLIBDIR) $(DESTDIR)$(MAN8DIR) \
+		$(DESTDIR)$(COMPDIR) $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR)/examples \
+		$(DESTDIR)$(SYSTEMD_DIR)
+	$(Q)install -m 0755 $(PROGS) $(INST_SCRIPTS) $(DESTDIR)$(SBINDIR)/
+	$(Q)install -m 0644 $(INST_BPF) $(DESTDIR)$(XLBLIBDIR)/
+	$(Q)install -m 0644 $(INST_MAN) $(DESTDIR)$(MAN8DIR)/
+	$(Q)ln -sf xlb-backend.8 $(DESTDIR)$(MAN8DIR)/xlb-backend-setup.8
+	$(Q)install -m 0644 scripts/bash-completion/xlbctl $(DESTDIR)$(COMPDIR)/xlbctl
+	$(Q)install -m 0644 $(INST_DOCS) $(DESTDIR)$(DOCDIR)/
+	$(Q)install -m 0644 $(INST_DOCS2) $(DESTDIR)$(DOCDIR)/docs/
+	$(Q)install -m 0644 $(INST_EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+	$(Q)sed 's|/usr/local/|$(PREFIX)/|g' scripts/xlbd.service > $(DESTDIR)$(SYSTEMD_DIR)/xlbd.service
+	$(Q)chmod 0644 $(DESTDIR)$(SYSTEMD_DIR)/xlbd.service
+
+uninstall:
+	$(call msg,REMOVE,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(PROGS) $(INST_SCRIPTS))) \
+		$(addprefix $(DESTDIR)$(XLBLIBDIR)/,$(notdir $(INST_BPF))) \
+		$(addprefix $(DESTDIR)$(MAN8DIR)/,$(notdir $(INST_MAN)) xlb-backend-setup.8) \
+		$(DESTDIR)$(COMPDIR)/xlbctl $(DESTDIR)$(SYSTEMD_DIR)/xlbd.service \
+		$(addprefix $(DESTDIR)$(DOCDIR)/,$(INST_DOCS) $(INST_DOCS2) $(INST_EXAMPLES))
+	$(Q)rmdir $(DESTDIR)$(XLBLIBDIR) $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR)/examples \
+		$(DESTDIR)$(DOCDIR) 2>/dev/null || true
+
+.PHONY: all deps test bench demo clean install uninstall
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

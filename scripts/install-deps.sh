@@ -13,6 +13,8 @@ PACKAGES=(
 	iproute2 xdp-tools ethtool tcpdump iperf3 netsniff-ng openssl procps
 	util-linux kmod python3 curl
 	sstp-client			# a real SSTP client (sstpc) for tests/e2e/test_sstp_server.sh
+	haproxy nginx libnginx-mod-stream	# tests/bench/race.sh: the proxies xlb races (stream: nginx's L4 proxy)
+	groff-base			# renders man/*.8 for tests/e2e/test_polish.sh
 )
 
 missing=()
@@ -32,4 +34,10 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts these on install; tests/bench/race.sh runs its own, in namespaces
+for svc in haproxy nginx; do
+	if [[ " ${missing[*]} " == *" $svc "* && -d /run/systemd/system ]]; then
+		systemctl disable --now "$svc" >/dev/null 2>&1 || true
+	fi
+done
 echo "install-deps: done"

@@ -245,11 +245,12 @@ static void print_vip(struct json_object *v)
 	char p[16], b[16];
 	uint64_t mss = get_u64(v, "mss");
 
-	printf("VIP %s  ring %llu  hash %s  mss %s%s\n", get_str(v, "service", "?"),
+	char mssbuf[16];
+
+	snprintf(mssbuf, sizeof(mssbuf), "%llu", (unsigned long long)mss);
+	printf("VIP %s  ring %llu  hash %s  mss %s\n", get_str(v, "service", "?"),
 	       (unsigned long long)get_u64(v, "ring_size"), get_str(v, "hash", "?"),
-	       mss ? "" : "auto", "");
-	if (mss)
-		printf("\b%llu\n", (unsigned long long)mss);
+	       mss ? mssbuf : "auto");
 	if (json_object_object_get_ex(v, "ring_held", &bes) && json_object_get_boolean(bes))
 		printf("  !! every backend fails its health check: the last ring is kept\n");
 	printf("  %s packets  %s  %llu new flows  %llu drops\n",
@@ -338,10 +339,17 @@ static int cmd_stats(const struct cmd *c, int argc, char **argv)
 	char p[16], b[16];
 
 	if (argc && !strcmp(argv[0], "--watch")) {
-		interval = argc > 1 ? strtoul(argv[1], NULL, 10) : 1;
-		if (!interval)
-			die_usage("stats: --watch takes a number of seconds, e.g. --watch 2");
-		argc = 0;
+		char *end = NULL;
+
+		interval = 1;
+		if (argc > 1) {
+			interval = strtoul(argv[1], &end, 10);
+			if (*end || !interval || argv[1][0] == '-')
+				die_usage("stats: --watch takes a number of seconds, e.g. --watch 2, "
+					  "not \"%s\"", argv[1]);
+		}
+		argc -= argc > 1 ? 2 : 1;
+		argv += 2;
 	}
 	at_most(c, argc, 0);
 	for (;;) {
@@ -509,8 +517,15 @@ static int cmd_flows(const struct cmd *c, int argc, char **argv)
 	int pos = 0;
 
 	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--limit") && i + 1 < argc)
+		if (!strcmp(argv[i], "--limit")) {
+			if (i + 1 >= argc)
+				die_usage("flows: --limit needs a number, e.g. --limit 100");
 			add_uint(args, "limit", argv[++i], "--limit");
+			continue;
+		}
+		if (argv[i][0] == '-')
+			die_usage("flows: unknown option \"%s\" (usage: xlbctl %s %s)", argv[i],
+				  c->words, c->usage);
 		else if (pos == 0 && ++pos)
 			add_str(args, "service", argv[i]);
 		else if (pos == 1 && ++pos)
@@ -726,8 +741,11 @@ int main(int argc, char **argv)
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))
 			json = true;
-		else if (!strcmp(argv[i], "-s") && i + 1 < argc)
+		else if (!strcmp(argv[i], "-s")) {
+			if (i + 1 >= argc)
+				die_usage("-s needs the socket's path, e.g. -s %s", XLB_SOCKET_DEFAULT);
 			sock = argv[++i];
+		}
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;

@@ -243,6 +243,7 @@ static int commit(struct req *r, struct xlb_conf *next)
 			    "xlbd's log", strerror(-err));
 	}
 	xlb_conf_free(&prev);
+	xlbd_conf_warnings(d);
 	err = xlbd_state_save(d);
 	clock_gettime(CLOCK_MONOTONIC, &t2);
 	if (err)
@@ -894,8 +895,17 @@ static int load_conf(struct req *r, bool replace)
 		return err;
 	if (copy_conf(r, &next))
 		return -ENOMEM;
-	/* the file carries dataplane and vips; the daemon section stays */
+	/* the file carries dataplane and vips; a whole config file (with a
+	 * daemon section, as systemctl reload sends) is fine too: its daemon
+	 * section needs a restart and is left out */
 	err = xlb_conf_parse_string(text, name, XLB_CONF_RUNTIME, &next, &cerr);
+	if (err && !strcmp(cerr.key, "daemon")) {
+		memset(&cerr, 0, sizeof(cerr));
+		err = xlb_conf_parse_string(text, name, XLB_CONF_FULL, &next, &cerr);
+		if (!err && memcmp(&next.daemon, &r->d->conf.daemon, sizeof(next.daemon)))
+			log_notice("%s: its daemon section differs from the running one; that "
+				   "takes a restart of xlbd (dataplane and vips were applied)", name);
+	}
 	if (err) {
 		char msg[600];
 

@@ -3,7 +3,7 @@
  * xlbd: the xlb control plane. Owns the desired state, is the only writer of
  * the data plane's maps, answers xlbctl, serves metrics.
  *
- *   xlbd -c /etc/xlb/xlb.conf [-f] [-v] [--check]
+ *   xlbd [-c /etc/xlb/xlb.conf] [-f] [-v] [--check]
  *
  * Stopping xlbd (even kill -9) leaves the XDP program attached and its maps
  * pinned: traffic goes on. Starting it again adopts them.
@@ -244,6 +244,23 @@ static int read_config(struct xlbd *d)
 	return 0;
 }
 
+static void warn_to_log(void *arg, const char *key, const char *msg)
+{
+	(void)arg;
+	log_warn("%s: %s", key, msg);
+}
+
+static void warn_to_stderr(void *arg, const char *key, const char *msg)
+{
+	fprintf(stderr, "%s: warning: %s: %s\n", (const char *)arg, key, msg);
+}
+
+/* Advice that does not refuse a configuration (docs/config.md). */
+void xlbd_conf_warnings(struct xlbd *d)
+{
+	xlb_conf_warnings(&d->conf, XLB_CONF_FULL, warn_to_log, NULL);
+}
+
 /* After read_config: interfaces changed with xlbctl attach/detach win. */
 static void restore_interfaces(struct xlbd *d)
 {
@@ -255,7 +272,7 @@ static void restore_interfaces(struct xlbd *d)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: xlbd -c FILE [-f] [-v] [--check]\n"
+		"usage: xlbd [-c FILE] [-f] [-v] [--check]\n"
 		"  -c, --config FILE   configuration (docs/config.md; default /etc/xlb/xlb.conf)\n"
 		"  -f, --foreground    stay in the foreground (for systemd); logs on stderr\n"
 		"  -v, --verbose       log at debug level\n"
@@ -308,6 +325,7 @@ int main(int argc, char **argv)
 	if (read_config(&d))
 		return 1;
 	if (check) {
+		xlb_conf_warnings(&d.conf, XLB_CONF_FULL, warn_to_stderr, d.conf_path);
 		printf("%s: configuration OK\n", d.conf_path);
 		return 0;
 	}
@@ -318,6 +336,7 @@ int main(int argc, char **argv)
 	xlbd_log_init(verbose ? LOG_DEBUG : d.conf.daemon.log_level, !foreground);
 	d.started_ms = now_ms();
 	log_info("xlbd %s starting with %s", XLB_VERSION, d.conf_path);
+	xlbd_conf_warnings(&d);
 
 	/* before anything touches the data plane: one xlbd at a time */
 	if (xlbd_claim(&d))

@@ -159,6 +159,9 @@ char *xlbd_ctl_run(struct xlbd *d, const char *line);
 struct xlb_metrics *xlbd_metrics_start(struct xlbd *d, const char *listen, char *err, size_t errlen);
 void xlbd_metrics_stop(struct xlb_metrics *m);
 
+/* main.c */
+void xlbd_conf_warnings(struct xlbd *d);
+
 /* main.c: the loop's fd registry */
 typedef int (*xlbd_fd_fn)(struct xlbd *d, int fd, short revents);
 int xlbd_watch(int fd, short events, xlbd_fd_fn fn);
