@@ -630,6 +630,10 @@ static int cmd_setconf(const struct cmd *c, int argc, char **argv)
 	char *text;
 
 	need(c, argc, 1);
+	if (argc == 2 && !strcmp(argv[1], "--force")) {
+		json_object_object_add(args, "force", json_object_new_boolean(1));
+		argc--;
+	}
 	at_most(c, argc, 1);
 	text = read_file(argv[0]);
 	add_str(args, "text", text);
@@ -685,10 +689,11 @@ static const struct cmd cmds[] = {
 	  cmd_flows, "flows" },
 	{ "showconf", "", "the running VIPs and data-plane settings, in config-file syntax",
 	  cmd_showconf, "showconf" },
-	{ "setconf", "FILE", "replace the running VIPs and settings with FILE's ('-' for "
-	  "stdin)", cmd_setconf, "setconf" },
-	{ "syncconf", "FILE", "change only what differs from FILE, keeping health state",
-	  cmd_setconf, "syncconf" },
+	{ "setconf", "FILE [--force]", "replace the running VIPs and settings with FILE's ('-' "
+	  "for stdin); removing backends with active flows needs --force", cmd_setconf,
+	  "setconf" },
+	{ "syncconf", "FILE [--force]", "change only what differs from FILE, keeping health "
+	  "state; removing backends with active flows needs --force", cmd_setconf, "syncconf" },
 	{ "attach", "INTERFACE [--generic]", "run the XDP program on one more interface",
 	  cmd_attach, "attach" },
 	{ "detach", "INTERFACE", "stop the XDP program on an interface", cmd_attach, "detach" },

@@ -876,14 +876,54 @@ static int cmd_showconf(struct req *r)
 	return 0;
 }
 
+/* Backends NEXT would remove (with their VIP or alone) that still carry
+ * active flows: refused without force, as vip del and backend del are. */
+static int check_removals(struct req *r, const struct xlb_conf *next)
+{
+	struct xlbd *d = r->d;
+	struct xlbd_flow_counts fc;
+	char list[400] = "";
+	uint64_t total = 0;
+	size_t cut = 0;
+
+	if (xlbd_count_flows(d, &fc))
+		return 0;	/* cannot tell: as without flows */
+	for (size_t i = 0; i < d->conf.n_vips; i++) {
+		const struct xlb_vip_cfg *v = &d->conf.vips[i];
+		const struct xlb_vip_cfg *nv = xlb_conf_find_vip(next, &v->svc);
+		struct rt_vip *rv = xlbd_rt_vip(d, &v->svc);
+
+		for (size_t j = 0; rv && j < v->n_backends; j++) {
+			struct rt_backend *rb = xlbd_rt_backend(rv, &v->backends[j].addr);
+			uint32_t n = rb ? fc.active[rb->id] : 0;
+			size_t len = strlen(list);
+
+			if (!n || (nv && xlb_vip_find_backend(nv, &v->backends[j].addr)))
+				continue;
+			total += n;
+			if (cut++ < 4)
+				snprintf(list + len, sizeof(list) - len, "%sbackend %s of %s (%u)",
+					 len ? ", " : "", ip_str(&v->backends[j].addr),
+					 svc_str(&v->svc), n);
+		}
+	}
+	xlbd_flow_counts_free(&fc);
+	if (!total)
+		return 0;
+	return fail(r, "this would remove %zu backend%s with %llu active flows: %s%s; drain "
+		    "them and wait, or apply it anyway with --force (nothing was changed)", cut,
+		    cut == 1 ? "" : "s", (unsigned long long)total, list, cut > 4 ? ", ..." : "");
+}
+
 /* setconf (REPLACE) and syncconf: both change only what differs in the
  * maps; setconf also forgets what xlbd learnt about backends (health). */
 static int load_conf(struct req *r, bool replace)
 {
-	static const char *const known[] = { "text", "name", NULL };
+	static const char *const known[] = { "text", "name", "force", NULL };
 	const char *text = NULL, *name = "config";
 	struct xlb_conf_error cerr = {};
 	struct xlb_conf next;
+	bool force = false;
 	int err;
 
 	err = xlb_args_only(r->args, known, r->err, sizeof(r->err));
@@ -891,6 +931,8 @@ static int load_conf(struct req *r, bool replace)
 		err = xlb_arg_string(r->args, "text", true, &text, r->err, sizeof(r->err));
 	if (!err)
 		err = xlb_arg_string(r->args, "name", false, &name, r->err, sizeof(r->err));
+	if (!err)
+		err = xlb_arg_bool(r->args, "force", &force, r->err, sizeof(r->err));
 	if (err)
 		return err;
 	if (copy_conf(r, &next))
@@ -914,6 +956,13 @@ static int load_conf(struct req *r, bool replace)
 			    xlb_conf_error_str(&cerr, msg, sizeof(msg)));
 	}
 	next.daemon = r->d->conf.daemon;
+	if (!force) {
+		err = check_removals(r, &next);
+		if (err) {
+			xlb_conf_free(&next);
+			return err;
+		}
+	}
 	if (replace)
 		for (size_t i = 0; i < r->d->n_vips; i++)
 			for (size_t j = 0; j < r->d->vips[i].n_bes; j++)
