@@ -29,3 +29,12 @@ trap cleanup EXIT
 	ip -n "$NS" link set xb1 up
 	nsenter --net=/run/netns/"$NS" "$BUILD"/tests/bench/bench_xdp xb0 xb1 "$@"
 } 2>&1 | tee "$OUT"
+
+# The race (tests/bench/race.sh, about 6 minutes): xlb against HAProxy and
+# NGINX in a namespace lab; its own figures in $BUILD/bench/race.txt.
+# RACE=0 skips it.
+if [[ ${RACE:-1} != 0 ]]; then
+	echo
+	echo "## The race: xlb, HAProxy and NGINX in one lab (tests/bench/race.sh)"
+	BUILD=$BUILD tests/bench/race.sh
+fi
