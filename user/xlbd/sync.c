@@ -331,7 +331,8 @@ static bool ring_installed_equal(struct xlbd *d, const struct xlb_vip_key *key, 
 
 /* Every backend that could carry traffic is down by health alone. Then the
  * VIP keeps running as it did before (its last ring, its backends' states):
- * a probe can be wrong, black-holing the VIP is sure harm. */
+ * a probe can be wrong, black-holing the VIP is sure harm. A backend not
+ * seen by a sync yet counts as it will start: down if it has a probe. */
 static bool all_down_by_health(const struct xlb_vip_cfg *vc, const struct rt_vip *rv)
 {
 	size_t eligible = 0;
@@ -339,14 +340,30 @@ static bool all_down_by_health(const struct xlb_vip_cfg *vc, const struct rt_vip
 	for (size_t i = 0; i < vc->n_backends; i++) {
 		const struct xlb_backend_cfg *b = &vc->backends[i];
 		const struct rt_backend *rb = xlbd_rt_backend((struct rt_vip *)rv, &b->addr);
+		struct xlb_probe_cfg pc;
 
 		if (b->disabled || b->weight == 0)
 			continue;
 		eligible++;
-		if (!rb || rb->health != XLBD_HEALTH_DOWN)
+		if (rb) {
+			if (rb->health != XLBD_HEALTH_DOWN)
+				return false;
+			continue;
+		}
+		xlb_probe_effective(vc, b, &pc);
+		if (pc.type == XLB_PROBE_NONE)
 			return false;
 	}
 	return eligible > 0;
+}
+
+/* Does the ring built in d->ring_buf send anything anywhere? */
+static bool ring_carries(const struct xlbd *d, uint32_t m)
+{
+	for (uint32_t i = 0; i < m; i++)
+		if (d->ring_buf[i].est_backend != XLB_NO_BACKEND)
+			return true;
+	return false;
 }
 
 static void set_hold(const struct xlb_vip_cfg *vc, struct rt_vip *rv, bool has_ring,
@@ -355,7 +372,9 @@ static void set_hold(const struct xlb_vip_cfg *vc, struct rt_vip *rv, bool has_r
 	bool held;
 
 	rv->ring_held = false;	/* judge by health itself */
-	held = has_ring && all_down_by_health(vc, rv);
+	/* only a VIP whose last ring carried traffic has one worth keeping: a
+	 * new VIP whose backends have not passed a probe yet has not */
+	held = has_ring && rv->ring_live && all_down_by_health(vc, rv);
 	if (held && !rv->was_held) {
 		log_err("VIP %s: EVERY backend is failing its health check; keeping the last ring "
 			"so traffic still flows where it can (check the backends and 'xlbctl show "
@@ -411,6 +430,7 @@ static int ring_prepare(struct xlbd *d, const struct xlb_vip_cfg *vc, struct rt_
 		return err;
 	}
 	vip_key_of(&vc->svc, &key);
+	rv->ring_live = ring_carries(d, vc->ring_size);
 	if (!rv->ring_sig && ring_installed_equal(d, &key, vc->ring_size)) {
 		rv->ring_sig = sig;	/* a restart: the running ring is already right */
 		return 0;
@@ -558,10 +578,11 @@ static int vip_join(struct xlbd *d, const struct xlb_vip_cfg *vc, struct pending
 				return err ?: -ENOMEM;
 			}
 			/* a new backend with a probe earns its traffic: `rise`
-			 * good probes first */
+			 * good probes first (and stays out of a frozen ring) */
 			xlb_probe_effective(vc, b, &pc);
 			if (pc.type != XLB_PROBE_NONE)
 				rb->health = XLBD_HEALTH_DOWN;
+			rb->held_down = rv->ring_held && pc.type != XLB_PROBE_NONE;
 		}
 		rb->seen = true;
 		state = xlbd_backend_state(rv, b, rb);

@@ -55,6 +55,7 @@ struct rt_vip {
 	bool		ring_held;	/* every backend down by health: the
 					 * last ring and states are kept */
 	bool		was_held;
+	bool		ring_live;	/* the last ring built sends somewhere */
 	struct rt_backend *bes;
 	size_t		n_bes;
 	bool		seen;
