@@ -3,6 +3,8 @@
 #   make            BPF objects, skeletons, libxlb, programs, tests
 #   make test       install missing packages, build, run the whole suite
 #                   (root: namespaces, BPF); ends with "N passed, N failed"
+#   make test-long  the same for the tests that take minutes (tests/long/*.sh:
+#                   SSTP sessions idle for 5 minutes, ...)
 #   make bench      the same, then the benchmarks (see BENCHMARKS.md)
 #   make demo       the same, then xlb's story in a minute or two, in a lab of
 #                   its own (root; scripts/demo.sh: sessions, DSR, drain, a
@@ -139,6 +141,10 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) tests/run.sh
 
+test-long: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) TEST_GLOBS='tests/long/*.sh' tests/run.sh
+
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) tests/bench/run.sh
@@ -193,6 +199,6 @@ uninstall:
 	$(Q)rmdir $(DESTDIR)$(XLBLIBDIR) $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR)/examples \
 		$(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
-.PHONY: all deps test bench demo clean install uninstall
+.PHONY: all deps test test-long bench demo clean install uninstall
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

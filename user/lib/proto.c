@@ -322,8 +322,12 @@ struct json_object *xlb_call(const char *path, const char *cmd, struct json_obje
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		snprintf(err, errlen, "cannot reach xlbd at %s: %s (is xlbd running? "
-			 "'systemctl status xlbd')", path, strerror(errno));
+		if (!strcmp(path, XLB_SOCKET_DEFAULT))
+			snprintf(err, errlen, "cannot reach xlbd at %s: %s (is xlbd running? "
+				 "'systemctl status xlbd')", path, strerror(errno));
+		else
+			snprintf(err, errlen, "cannot reach xlbd at %s: %s (is an xlbd running "
+				 "with daemon.socket = \"%s\"?)", path, strerror(errno), path);
 		goto out;
 	}
 	ret = xlb_write_line(fd, json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
