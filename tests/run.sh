@@ -3,7 +3,9 @@
 #   N passed, N failed, N skipped
 # Each test speaks TAP (tests/lib/tap.h for C, tests/lib/tap.sh for shell).
 # Env: BUILD (build dir), TESTS (substring filter on test names),
-#      TEST_TIMEOUT (seconds per test program, default 900).
+#      TEST_TIMEOUT (seconds per test program, default 900),
+#      TEST_GLOBS (the test programs to run instead of the default set:
+#      globs separated by spaces, e.g. 'tests/long/*.sh' for make test-long).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -12,8 +14,14 @@ FILTER=${TESTS:-}
 LOGDIR=$BUILD/test-logs
 mkdir -p "$LOGDIR"
 
+if [[ -n ${TEST_GLOBS:-} ]]; then
+	# shellcheck disable=SC2206 # the globs expand here
+	candidates=($TEST_GLOBS)
+else
+	candidates=("$BUILD"/tests/unit/* "$BUILD"/tests/bpf/test_* tests/e2e/*.sh)
+fi
 tests=()
-for t in "$BUILD"/tests/unit/* "$BUILD"/tests/bpf/test_* tests/e2e/*.sh; do
+for t in "${candidates[@]}"; do
 	[[ -f $t && -x $t && $t != *.o && $t != *.d ]] || continue
 	[[ -z $FILTER || $t == *$FILTER* ]] || continue
 	tests+=("$t")

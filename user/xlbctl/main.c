@@ -514,9 +514,15 @@ static int cmd_backend_change(const struct cmd *c, int argc, char **argv)
 static int cmd_flows(const struct cmd *c, int argc, char **argv)
 {
 	struct json_object *args = json_object_new_object(), *root, *data, *fl;
+	bool all = false;
 	int pos = 0;
 
 	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--all")) {
+			json_object_object_add(args, "all", json_object_new_boolean(1));
+			all = true;
+			continue;
+		}
 		if (!strcmp(argv[i], "--limit")) {
 			if (i + 1 >= argc)
 				die_usage("flows: --limit needs a number, e.g. --limit 100");
@@ -549,8 +555,8 @@ static int cmd_flows(const struct cmd *c, int argc, char **argv)
 		       get_str(f, "service", "?"), get_str(f, "backend", "?"),
 		       get_u64(f, "idle_ms") / 1000.0);
 	}
-	printf("%llu active flows (seen in the last %llu s)%s\n",
-	       (unsigned long long)get_u64(data, "matched"),
+	printf("%llu %s %llu s)%s\n", (unsigned long long)get_u64(data, "matched"),
+	       all ? "flows (idle ones too; active = seen in the last" : "active flows (seen in the last",
 	       (unsigned long long)get_u64(data, "window_s"),
 	       get_u64(data, "matched") > json_object_array_length(fl) ? "; more than shown, "
 	       "see --limit" : "");
@@ -685,8 +691,8 @@ static const struct cmd cmds[] = {
 	  "active flows unless --force", cmd_backend_change, "backend.del" },
 	{ "flows flush", "[VIP [BACKEND]]", "remove flow entries (established flows find "
 	  "their backend from the ring again)", cmd_flows_flush, "flows.flush" },
-	{ "flows", "[VIP [BACKEND]] [--limit N]", "active flows, from the flow table",
-	  cmd_flows, "flows" },
+	{ "flows", "[VIP [BACKEND]] [--all] [--limit N]", "active flows (seen within "
+	  "flow_window), from the flow table; --all: idle entries too", cmd_flows, "flows" },
 	{ "showconf", "", "the running VIPs and data-plane settings, in config-file syntax",
 	  cmd_showconf, "showconf" },
 	{ "setconf", "FILE [--force]", "replace the running VIPs and settings with FILE's ('-' "

@@ -742,6 +742,7 @@ struct flows_ctx {
 	const struct rt_vip *rv;	/* only this VIP's backends */
 	const struct rt_backend *rb;	/* only this backend */
 	uint64_t now, window, limit, n;
+	bool all;			/* idle ones too */
 	struct json_object *out;
 };
 
@@ -753,7 +754,7 @@ static int flow_one(const struct xlb_flow_key *k, const struct xlb_flow *f, void
 	char buf[160];
 	bool ok = !c->rv;
 
-	if (c->now - f->last_seen > c->window)
+	if (!c->all && c->now - f->last_seen > c->window)
 		return 0;
 	for (size_t i = 0; c->rv && i < c->rv->n_bes && !ok; i++)
 		ok = c->rv->bes[i].id == f->backend_id;
@@ -805,11 +806,13 @@ static int flows_filter(struct req *r, struct flows_ctx *c)
 
 static int cmd_flows(struct req *r)
 {
-	static const char *const known[] = { "service", "address", "limit", NULL };
+	static const char *const known[] = { "service", "address", "limit", "all", NULL };
 	struct flows_ctx c = { .d = r->d, .limit = 1000 };
 	int err;
 
 	err = xlb_args_only(r->args, known, r->err, sizeof(r->err));
+	if (!err)
+		err = xlb_arg_bool(r->args, "all", &c.all, r->err, sizeof(r->err));
 	if (!err)
 		err = xlb_arg_uint(r->args, "limit", false, 1, 10000000, &c.limit, r->err,
 				   sizeof(r->err));

@@ -38,9 +38,11 @@ static void on_change(void *arg, uint64_t key, enum xlb_probe_health h,
 	struct rt_vip *rv;
 	struct rt_backend *rb = by_id(d, (uint32_t)key, &rv);
 	char name[80], addr[64];
+	enum xlbd_health was;
 
 	if (!rb)
 		return;
+	was = rb->health;
 	rb->health = h == XLB_HEALTH_UP ? XLBD_HEALTH_UP :
 		     h == XLB_HEALTH_DOWN ? XLBD_HEALTH_DOWN : XLBD_HEALTH_UNKNOWN;
 	if (h == XLB_HEALTH_DOWN)
@@ -48,6 +50,10 @@ static void on_change(void *arg, uint64_t key, enum xlb_probe_health h,
 			 xlb_ip_str(&rb->addr, addr, sizeof(addr)),
 			 xlb_service_str(&rv->svc, name, sizeof(name)), st->failures,
 			 xlb_probe_result_name(st->last), st->error);
+	else if (was == XLBD_HEALTH_UNKNOWN)	/* adopted at a restart, or setconf */
+		log_info("backend %s of %s: its probes confirm it is up",
+			 xlb_ip_str(&rb->addr, addr, sizeof(addr)),
+			 xlb_service_str(&rv->svc, name, sizeof(name)));
 	else
 		log_notice("backend %s of %s: %s after %u good probes",
 			   xlb_ip_str(&rb->addr, addr, sizeof(addr)),
