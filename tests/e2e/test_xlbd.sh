@@ -355,7 +355,7 @@ bad_input() {
 	bad 1 'interface lo: xlb is not attached there' detach lo
 	bad 1 'cannot read /nonexistent/x\.conf' setconf /nonexistent/x.conf
 	xcr -s "$TMP/nobody.sock" show
-	is "$XC_RC/$(grep -c "cannot reach xlbd at $TMP/nobody.sock: .*(is xlbd running" <<<"$XC_OUT")" 1/1 \
+	is "$XC_RC/$(grep -c "cannot reach xlbd at $TMP/nobody.sock: .*(is an xlbd running with daemon.socket" <<<"$XC_OUT")" 1/1 \
 		"refused: xlbctl -s NOSOCKET show: names the socket" || diag "$XC_OUT"
 
 	is "$(xc showconf)" "$conf0" "after every refusal: showconf unchanged" || restore_conf "$conf0"

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -86,11 +88,16 @@ struct worker {
 	pthread_t	th;
 	int		lfd, epfd, stopfd;
 	struct conn	*conns;
+	unsigned	n_drip;		/* conns in C_DRIP */
 };
+
+#define MAX_CTXS	8
 
 struct sstp_responder {
 	struct resp_cfg	cfg;
-	SSL_CTX		*ctx;
+	SSL_CTX		*ctx;		/* new connections' (atomic) */
+	SSL_CTX		*ctxs[MAX_CTXS];	/* every one made, freed at stop */
+	int		n_ctxs;
 	int		mode;		/* enum resp_mode, atomic */
 	uint16_t	port;
 	int		n_workers;
@@ -113,9 +120,12 @@ static uint64_t now_ms(void)
 static void conn_close(struct worker *w, struct conn *c)
 {
 	if (c->ssl) {
-		SSL_shutdown(c->ssl);
+		if (!w->r->cfg.no_close_notify)
+			SSL_shutdown(c->ssl);
 		SSL_free(c->ssl);
 	}
+	if (c->st == C_DRIP)
+		w->n_drip--;
 	close(c->fd);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -234,6 +244,7 @@ static bool answer_head(struct worker *w, struct conn *c, size_t head_len)
 		return true;
 	case RESP_DRIP:
 		c->st = C_DRIP;
+		w->n_drip++;
 		c->next_drip_ms = now_ms();
 		return true;
 	case RESP_ENDLESS:
@@ -330,6 +341,8 @@ static void conn_event(struct worker *w, struct conn *c, uint32_t events)
 				goto close;
 			}
 			STAT(w->r, handshakes);
+			if (SSL_session_reused(c->ssl))
+				STAT(w->r, resumed);
 			c->st = c->mode == RESP_HANG ? C_HOLD : C_HEAD;
 			break;
 		case C_HEAD: {
@@ -400,6 +413,9 @@ static void accept_all(struct worker *w)
 		if (fd < 0)
 			return;
 		STAT(r, accepted);
+		/* as servers do (sstp-server too): the 200 after the session
+		 * tickets does not wait for their ACK (Nagle) */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 		c = calloc(1, sizeof(*c));
 		if (!c) {
 			close(fd);
@@ -413,7 +429,7 @@ static void accept_all(struct worker *w)
 			continue;
 		}
 		if (!r->cfg.plain && c->mode != RESP_HANG_TCP) {
-			c->ssl = SSL_new(r->ctx);
+			c->ssl = SSL_new(__atomic_load_n(&r->ctx, __ATOMIC_ACQUIRE));
 			SSL_set_fd(c->ssl, fd);
 			SSL_set_accept_state(c->ssl);
 		}
@@ -456,12 +472,9 @@ static void *worker_main(void *arg)
 
 	for (;;) {
 		struct epoll_event evs[64];
-		bool dripping = false;
 		int n;
 
-		for (struct conn *c = w->conns; c && !dripping; c = c->next)
-			dripping = c->st == C_DRIP;
-		n = epoll_wait(w->epfd, evs, 64, dripping ? (int)every : -1);
+		n = epoll_wait(w->epfd, evs, 64, w->n_drip ? (int)every : -1);
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.ptr == w)
 				return NULL;
@@ -470,7 +483,8 @@ static void *worker_main(void *arg)
 			else
 				conn_event(w, evs[i].data.ptr, evs[i].events);
 		}
-		drip(w);
+		if (w->n_drip)
+			drip(w);
 	}
 }
 
@@ -507,6 +521,31 @@ static uint16_t port_of(int fd)
 					      : ((struct sockaddr_in *)&ss)->sin_port);
 }
 
+/* A server SSL_CTX for CERT and KEY, kept in r->ctxs; NULL on failure. */
+static SSL_CTX *make_ctx(struct sstp_responder *r, X509 *cert, EVP_PKEY *key)
+{
+	SSL_CTX *ctx;
+
+	if (r->n_ctxs == MAX_CTXS)
+		return NULL;
+	ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx)
+		return NULL;
+	r->ctxs[r->n_ctxs++] = ctx;
+	if (SSL_CTX_use_certificate(ctx, cert) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1)
+		return NULL;
+	SSL_CTX_set_read_ahead(ctx, 1);
+	if (r->cfg.tls12)
+		SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+	if (r->cfg.no_tickets || r->cfg.no_resume) {
+		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+		SSL_CTX_set_num_tickets(ctx, 0);
+	}
+	if (r->cfg.no_resume)
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	return ctx;
+}
+
 struct sstp_responder *resp_start(const struct resp_cfg *cfg)
 {
 	struct sstp_responder *r = calloc(1, sizeof(*r));
@@ -517,13 +556,9 @@ struct sstp_responder *resp_start(const struct resp_cfg *cfg)
 	r->mode = cfg->mode;
 	r->n_workers = cfg->threads > 0 ? cfg->threads : 1;
 	if (!cfg->plain) {
-		r->ctx = SSL_CTX_new(TLS_server_method());
-		if (!r->ctx || SSL_CTX_use_certificate(r->ctx, cfg->cert) != 1 ||
-		    SSL_CTX_use_PrivateKey(r->ctx, cfg->key) != 1)
+		r->ctx = make_ctx(r, cfg->cert, cfg->key);
+		if (!r->ctx)
 			goto fail;
-		SSL_CTX_set_options(r->ctx, SSL_OP_NO_TICKET);
-		SSL_CTX_set_num_tickets(r->ctx, 0);
-		SSL_CTX_set_mode(r->ctx, SSL_MODE_RELEASE_BUFFERS);
 	}
 	r->w = calloc((size_t)r->n_workers, sizeof(*r->w));
 	if (!r->w)
@@ -570,6 +605,30 @@ void resp_get_stats(struct sstp_responder *r, struct resp_stats *out)
 	*out = r->stats;
 }
 
+void resp_new_ticket_key(struct sstp_responder *r)
+{
+	unsigned char keys[80];	/* name, HMAC and AES keys (SSL_CTX_set_tlsext_ticket_keys) */
+
+	if (!r->ctx || RAND_bytes(keys, sizeof(keys)) != 1)
+		return;
+	SSL_CTX_set_tlsext_ticket_keys(r->ctx, keys, sizeof(keys));
+	SSL_CTX_flush_sessions(r->ctx, 0);
+}
+
+int resp_set_cert(struct sstp_responder *r, X509 *cert, EVP_PKEY *key)
+{
+	unsigned char keys[80];
+	SSL_CTX *ctx;
+
+	if (!r->ctx || SSL_CTX_get_tlsext_ticket_keys(r->ctx, keys, sizeof(keys)) != 1)
+		return -1;
+	ctx = make_ctx(r, cert, key);
+	if (!ctx || SSL_CTX_set_tlsext_ticket_keys(ctx, keys, sizeof(keys)) != 1)
+		return -1;
+	__atomic_store_n(&r->ctx, ctx, __ATOMIC_RELEASE);
+	return 0;
+}
+
 void resp_stop(struct sstp_responder *r)
 {
 	if (!r)
@@ -593,7 +652,8 @@ void resp_stop(struct sstp_responder *r)
 			close(w->stopfd);
 	}
 	free(r->w);
-	SSL_CTX_free(r->ctx);
+	for (int i = 0; i < r->n_ctxs; i++)
+		SSL_CTX_free(r->ctxs[i]);
 	free(r);
 }
 

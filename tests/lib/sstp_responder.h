@@ -5,6 +5,10 @@
  * Request like a healthy server, or misbehaves in a chosen way. It runs in
  * its own threads (one epoll loop each, SO_REUSEPORT), so the prober under
  * test keeps the calling thread. Certificates are made in code.
+ *
+ * TLS sessions resume as with OpenSSL's defaults (and sstp-server): TLS
+ * 1.3 tickets (two after a full handshake), TLS 1.2 tickets and session
+ * ids, unless cfg.no_tickets or cfg.no_resume.
  */
 #ifndef XLB_SSTP_RESPONDER_H
 #define XLB_SSTP_RESPONDER_H
@@ -34,6 +38,12 @@ struct resp_cfg {
 	bool		plain;		/* no TLS (http probes) */
 	bool		v6;		/* listen on ::1, not 127.0.0.1 */
 	bool		expect_proxy_v2; /* close unless a PROXY v2 header comes first */
+	bool		tls12;		/* TLS 1.2 at most */
+	bool		no_tickets;	/* TLS 1.2 session ids only, no TLS 1.3
+					 * resumption */
+	bool		no_resume;	/* no tickets, no session cache: every
+					 * handshake full */
+	bool		no_close_notify; /* close without one, as sstp-server does */
 	int		status;		/* RESP_STATUS */
 	const char	*head;		/* the 200 head, verbatim; NULL: a default */
 	unsigned	drip_ms;	/* RESP_DRIP; default 50 */
@@ -45,6 +55,7 @@ struct resp_cfg {
 struct resp_stats {
 	uint64_t	accepted;
 	uint64_t	handshakes;
+	uint64_t	resumed;	/* handshakes that resumed a session */
 	uint64_t	requests;	/* SSTP_DUPLEX_POST or GET heads */
 	uint64_t	acks;		/* Call Connect Acks sent */
 	uint64_t	disconnects;	/* Call Disconnects received */
@@ -58,6 +69,13 @@ struct sstp_responder *resp_start(const struct resp_cfg *cfg);
 uint16_t resp_port(const struct sstp_responder *r);
 void resp_set_mode(struct sstp_responder *r, enum resp_mode mode);
 void resp_get_stats(struct sstp_responder *r, struct resp_stats *out);
+/* New ticket keys and an empty session cache, as after a restart: what was
+ * issued before no longer resumes. Not while a handshake is under way. */
+void resp_new_ticket_key(struct sstp_responder *r);
+/* Serve CERT and KEY (the caller's, kept until stop) from the next
+ * connection on, with the same ticket keys: sessions issued before still
+ * resume, and a resumed handshake shows no certificate at all. 0 or -1. */
+int resp_set_cert(struct sstp_responder *r, X509 *cert, EVP_PKEY *key);
 void resp_stop(struct sstp_responder *r);
 
 /* The same in a child process (its memory and CPU apart from the

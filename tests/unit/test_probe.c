@@ -5,7 +5,8 @@
  * on the loopback (tests/lib/sstp_responder.c: TLS with certificates made
  * in code, healthy or misbehaving on purpose): every probe type's verdict
  * and reason, certificate checks, bounded timeouts, rise/fall, updates,
- * 200 targets at once, memory. Needs no root.
+ * TLS session resumption and its full-handshake refresh, 200 targets at
+ * once, memory. Needs no root.
  */
 #include "probe.h"
 #include "sstp_responder.h"
@@ -859,6 +860,217 @@ static void test_rise_fall(void)
 	resp_stop(r);
 }
 
+struct wait_count {
+	uint64_t key;
+	uint64_t probes;
+};
+
+static bool count_reached(const void *arg)
+{
+	const struct wait_count *w = arg;
+	const struct xlb_probe_status *st = xlb_prober_status(pr, w->key);
+
+	return st && st->probes >= w->probes;
+}
+
+/* KEY's status after its next finished probe. */
+static struct xlb_probe_status next_probe(uint64_t key)
+{
+	struct wait_count w = { .key = key, .probes = xlb_prober_status(pr, key)->probes + 1 };
+
+	if (!pump(3000, count_reached, &w))
+		diag("no probe of %lu finished", (unsigned long)key);
+	return *xlb_prober_status(pr, key);
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+/* This thread's CPU (the engine's: the servers have their own threads) per
+ * probe of KEY over its next N probes, in microseconds. */
+static double cpu_us_per_probe(uint64_t key, int n)
+{
+	struct wait_count w = { .key = key, .probes = xlb_prober_status(pr, key)->probes + 1 };
+	uint64_t c0;
+
+	pump(3000, count_reached, &w);		/* from a verdict on */
+	c0 = thread_cpu_ns();
+	w.probes += (uint64_t)n;
+	pump(10000, count_reached, &w);
+	return (double)(thread_cpu_ns() - c0) / 1000.0 / n;
+}
+
+static void test_resume(void)
+{
+	struct sstp_responder *r = server(RESP_SSTP, cert_good, key_good);
+	struct xlb_probe_cfg c = cfg_of(XLB_PROBE_SSTP);
+	struct xlb_probe_status st, st0;
+	struct xlb_prober_stats s0, s1;
+	struct resp_stats rs;
+	uint64_t key = next_key++, t0;
+	double full_us, resumed_us;
+	int n;
+
+	/* verify on: the first handshake is full and checked; the next ones
+	 * resume its session and report its certificate */
+	c.verify = true;
+	strcpy(c.ca_file, ca_good);
+	strcpy(c.host, NAME);
+	xlb_prober_stats(pr, &s0);
+	xlb_prober_set(pr, key, &lo4, resp_port(r), &c, XLB_HEALTH_UNKNOWN);
+	st0 = next_probe(key);
+	ok(st0.last == XLB_PR_OK && !st0.tls_resumed && st0.cert_checked && st0.cert_not_after,
+	   "resume: the first handshake is full, its certificate checked");
+	st = next_probe(key);
+	ok(st.last == XLB_PR_OK && st.tls_resumed, "resume: the next probe resumes (verify on)");
+	ok(st.cert_not_after == st0.cert_not_after && st.cert_days_left == st0.cert_days_left &&
+	   st.cert_checked == st0.cert_checked && !strcmp(st.tls_version, "TLSv1.3"),
+	   "resumed: expiry still reported, from the full handshake (%s)", st.tls_version);
+	xlb_prober_stats(pr, &s1);
+	resp_get_stats(r, &rs);
+	ok(s1.tls_full - s0.tls_full == 1 && s1.tls_resumed - s0.tls_resumed == 1 &&
+	   rs.resumed == 1, "resume: engine and server count 1 full, 1 resumed (server %lu)",
+	   (unsigned long)rs.resumed);
+
+	/* cheaper: no certificate to decode and verify. Blocks of each kind
+	 * in turn, the cheapest block of each compared: other processes on
+	 * the machine only ever add. */
+	c.interval_ms = 20;
+	xlb_prober_set(pr, key, &lo4, resp_port(r), &c, XLB_HEALTH_UNKNOWN);
+	resumed_us = full_us = 1e9;
+	for (n = 0; n < 4; n++) {
+		double us;
+
+		xlb_prober_set_tls_refresh(pr, XLB_PROBE_TLS_REFRESH_S);
+		next_probe(key);	/* the full one that follows refresh 0 */
+		us = cpu_us_per_probe(key, 10);
+		resumed_us = us < resumed_us ? us : resumed_us;
+		xlb_prober_set_tls_refresh(pr, 0);
+		us = cpu_us_per_probe(key, 10);
+		full_us = us < full_us ? us : full_us;
+		st = *xlb_prober_status(pr, key);
+		if (st.tls_resumed || st.last != XLB_PR_OK)
+			break;
+	}
+	ok(!st.tls_resumed && st.last == XLB_PR_OK, "refresh 0: never resumed");
+	ok(resumed_us < full_us, "resumed probes cost less: %.0f us of CPU, full ones %.0f us",
+	   resumed_us, full_us);
+	xlb_prober_set_tls_refresh(pr, XLB_PROBE_TLS_REFRESH_S);
+	c.interval_ms = 100;
+	xlb_prober_set(pr, key, &lo4, resp_port(r), &c, XLB_HEALTH_UNKNOWN);
+	st = next_probe(key);
+	ok(st.last == XLB_PR_OK && !st.tls_resumed, "changed settings: a full handshake");
+	st = next_probe(key);
+	ok(st.last == XLB_PR_OK && st.tls_resumed, "then resumed again");
+
+	/* a failure drops the session */
+	resp_set_mode(r, RESP_CLOSE_AFTER_TLS);
+	st = next_probe(key);
+	ok(st.last == XLB_PR_CLOSED, "a failing probe (%s)", xlb_probe_result_name(st.last));
+	resp_set_mode(r, RESP_SSTP);
+	st = next_probe(key);
+	ok(st.last == XLB_PR_OK && !st.tls_resumed, "after a failure: a full handshake");
+
+	/* the server's ticket keys change (a restart): a full handshake */
+	st = next_probe(key);
+	ok(st.tls_resumed, "resumed before the server's new ticket key");
+	resp_new_ticket_key(r);
+	st = next_probe(key);
+	ok(st.last == XLB_PR_OK && !st.tls_resumed, "new ticket key: falls back to a full handshake");
+	st = next_probe(key);
+	ok(st.last == XLB_PR_OK && st.tls_resumed, "and resumes the new session after");
+
+	/* the certificate is read and checked again within the refresh
+	 * interval: the server now shows an untrusted one, which resumed
+	 * handshakes do not see */
+	xlb_prober_set_tls_refresh(pr, 1);
+	st0 = next_probe(key);
+	if (resp_set_cert(r, cert_other, key_other))
+		bail_out("resp_set_cert failed");
+	t0 = mono_ms();
+	st = next_probe(key);
+	ok(st.last == XLB_PR_OK && st.tls_resumed,
+	   "new certificate, session still resumed: ok until the refresh");
+	for (n = 0; n < 30 && st.last == XLB_PR_OK; n++)
+		st = next_probe(key);
+	ok(st.last == XLB_PR_CERT_INVALID && !st.tls_resumed,
+	   "refresh: the full handshake catches the untrusted certificate (%s, after %lu ms)",
+	   xlb_probe_result_name(st.last), (unsigned long)(mono_ms() - t0));
+	ok(mono_ms() - t0 <= 1000 + 2 * 110 + SLACK_MS, "within the refresh interval and a probe");
+	ok(st.cert_checked >= st0.cert_checked, "cert_checked moves with the full handshake");
+	st = next_probe(key);
+	ok(st.last == XLB_PR_CERT_INVALID && !st.tls_resumed,
+	   "verify failures are not resumed: full again, still caught");
+	resp_set_cert(r, cert_good, key_good);
+	st = next_probe(key);
+	ok(st.last == XLB_PR_OK && !st.tls_resumed, "trusted certificate back: ok, full");
+	xlb_prober_set_tls_refresh(pr, XLB_PROBE_TLS_REFRESH_S);
+	xlb_prober_del(pr, key);
+	resp_stop(r);
+
+	/* TLS 1.2: tickets, or session ids alone */
+	for (int ids = 0; ids < 2; ids++) {
+		struct resp_cfg rc = { .mode = RESP_SSTP, .cert = cert_good, .key = key_good,
+				       .tls12 = true, .no_tickets = ids };
+
+		r = resp_start(&rc);
+		key = next_key++;
+		xlb_prober_set(pr, key, &lo4, resp_port(r), &c, XLB_HEALTH_UNKNOWN);
+		st0 = next_probe(key);
+		st = next_probe(key);
+		ok(st0.last == XLB_PR_OK && !st0.tls_resumed && st.last == XLB_PR_OK &&
+		   st.tls_resumed && !strcmp(st.tls_version, "TLSv1.2"),
+		   "TLS 1.2 with %s: resumed (%s)", ids ? "session ids" : "tickets", st.tls_version);
+		xlb_prober_del(pr, key);
+		resp_stop(r);
+	}
+
+	/* a server that answers our close_notify by closing, without its own
+	 * (sstp-server): the SSL ends in error, the session is still good */
+	{
+		struct resp_cfg rc = { .mode = RESP_SSTP, .cert = cert_good, .key = key_good,
+				       .no_close_notify = true };
+
+		r = resp_start(&rc);
+		for (int type = XLB_PROBE_TLS; type <= XLB_PROBE_SSTP_DEEP; type++) {
+			c.type = (enum xlb_probe_type)type;
+			key = next_key++;
+			xlb_prober_set(pr, key, &lo4, resp_port(r), &c, XLB_HEALTH_UNKNOWN);
+			st0 = next_probe(key);
+			st = next_probe(key);
+			ok(st0.last == XLB_PR_OK && st.last == XLB_PR_OK && st.tls_resumed,
+			   "no close_notify from the server: %s still resumes",
+			   type == XLB_PROBE_TLS ? "tls" : type == XLB_PROBE_SSTP ? "sstp" : "sstp-deep");
+			xlb_prober_del(pr, key);
+		}
+		c.type = XLB_PROBE_SSTP;
+		resp_stop(r);
+	}
+
+	/* a server that resumes nothing: full handshakes, all fine */
+	{
+		struct resp_cfg rc = { .mode = RESP_SSTP, .cert = cert_good, .key = key_good,
+				       .no_resume = true };
+
+		r = resp_start(&rc);
+		key = next_key++;
+		xlb_prober_set(pr, key, &lo4, resp_port(r), &c, XLB_HEALTH_UNKNOWN);
+		for (n = 0; n < 3; n++) {
+			st = next_probe(key);
+			if (st.last != XLB_PR_OK || st.tls_resumed)
+				break;
+		}
+		ok(n == 3, "server without resumption: 3 full handshakes, ok");
+		xlb_prober_del(pr, key);
+		resp_stop(r);
+	}
+}
+
 struct all_up {
 	uint64_t first;
 	int n;
@@ -1013,6 +1225,7 @@ int main(void)
 	test_http_probe();
 	test_options();
 	test_rise_fall();
+	test_resume();
 	test_many();
 	xlb_prober_free(pr);
 	cleanup();

@@ -688,7 +688,7 @@ static void test_call(void)
 
 	err[0] = 0;
 	resp = xlb_call(path, "ping", NULL, err, sizeof(err));
-	ok(!resp && has(err, path) && has(err, "is xlbd running"),
+	ok(!resp && has(err, path) && has(err, "is an xlbd running with daemon.socket"),
 	   "call: nobody listening: names the socket and the likely cause: %s", err);
 
 	memset(longpath, 'p', sizeof(longpath) - 1);

@@ -6,12 +6,17 @@
  * at rest by their next start (interval +- 10%, the first one at a random
  * point of the interval) and those in flight by their deadline. Each
  * probe's connection is probe_conn.c's business.
+ *
+ * Ended probes are kept for the next ones (up to FREE_PROBES_MAX, with
+ * their reply buffer), as probe_conn.c keeps SSL objects: at thousands of
+ * probes a second, what is not allocated is not freed either.
  */
 #include "probe_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +27,7 @@
 
 #define MAX_EVENTS		256
 #define JITTER_PCT		10		/* interval +- this */
+#define FREE_PROBES_MAX		32
 
 static const char *const result_names[XLB_PR__COUNT] = {
 	[XLB_PR_NONE]			= "none",
@@ -263,6 +269,7 @@ void xlbp_record(struct xlb_prober *pr, struct probe *p, enum xlb_probe_result r
 	uint64_t lat = xlbp_now_us() - p->start_us;
 
 	p->verdict = true;
+	p->ok = r == XLB_PR_OK;
 	pr->stats.finished++;
 	st->last = r;
 	st->latency_us = lat > UINT32_MAX ? UINT32_MAX : (uint32_t)lat;
@@ -306,10 +313,38 @@ void xlbp_fail(struct xlb_prober *pr, struct probe *p, enum xlb_probe_result r,
 
 /* ---- starting and ending a probe ------------------------------------------- */
 
+/* A zeroed probe, with a reply buffer if a reused one had it. */
+static struct probe *new_probe(struct xlb_prober *pr)
+{
+	struct probe *p = pr->free_probes;
+	uint8_t *in;
+
+	if (!p)
+		return calloc(1, sizeof(*p));
+	pr->free_probes = p->next_dead;
+	pr->n_free_probes--;
+	in = p->in;
+	memset(p, 0, offsetof(struct probe, req));	/* req is written before use */
+	p->in = in;
+	return p;
+}
+
+static void free_probe(struct xlb_prober *pr, struct probe *p)
+{
+	if (pr->n_free_probes < FREE_PROBES_MAX) {
+		p->next_dead = pr->free_probes;
+		pr->free_probes = p;
+		pr->n_free_probes++;
+		return;
+	}
+	free(p->in);
+	free(p);
+}
+
 static void start_probe(struct xlb_prober *pr, struct target *t, uint64_t now)
 {
 	uint64_t late = now > t->due_us ? now - t->due_us : 0;
-	struct probe *p = calloc(1, sizeof(*p));
+	struct probe *p = new_probe(pr);
 
 	pr->stats.started++;
 	pr->stats.lateness_sum_us += late;
@@ -333,12 +368,6 @@ static void start_probe(struct xlb_prober *pr, struct target *t, uint64_t now)
 	xlbp_connect(pr, p);
 }
 
-static void free_probe(struct probe *p)
-{
-	free(p->in);
-	free(p);
-}
-
 void xlbp_end(struct xlb_prober *pr, struct probe *p, bool rst)
 {
 	struct target *t = p->t;
@@ -355,7 +384,7 @@ void xlbp_end(struct xlb_prober *pr, struct probe *p, bool rst)
 		p->next_dead = pr->dead_probes;
 		pr->dead_probes = p;
 	} else {
-		free_probe(p);
+		free_probe(pr, p);
 	}
 }
 
@@ -392,6 +421,7 @@ struct xlb_prober *xlb_prober_new(xlb_probe_change_fn on_change, void *arg)
 	pr->on_change = on_change;
 	pr->arg = arg;
 	pr->max_in_flight = XLB_PROBE_MAX_IN_FLIGHT;
+	pr->tls_refresh_us = XLB_PROBE_TLS_REFRESH_S * 1000000ull;
 	return pr;
 fail:
 	err = errno ? errno : ENOMEM;
@@ -406,7 +436,7 @@ static void free_dead(struct xlb_prober *pr)
 		struct probe *p = pr->dead_probes;
 
 		pr->dead_probes = p->next_dead;
-		free_probe(p);
+		free_probe(pr, p);
 	}
 	while (pr->dead_targets) {
 		struct target *t = pr->dead_targets;
@@ -424,6 +454,13 @@ void xlb_prober_free(struct xlb_prober *pr)
 		while (pr->buckets[i])
 			xlb_prober_del(pr, pr->buckets[i]->key);
 	free_dead(pr);
+	while (pr->free_probes) {
+		struct probe *p = pr->free_probes;
+
+		pr->free_probes = p->next_dead;
+		free(p->in);
+		free(p);
+	}
 	if (pr->tfd >= 0)
 		close(pr->tfd);
 	if (pr->epfd >= 0)
@@ -510,6 +547,7 @@ int xlb_prober_set(struct xlb_prober *pr, uint64_t key, const struct xlb_ip *add
 		pr->n_targets++;
 	} else {
 		drop_probe(pr, t);
+		xlbp_forget_session(t);
 		if (t->cfg.type != XLB_PROBE_NONE)
 			pr->stats.targets--;
 		t->st.successes = 0;
@@ -549,6 +587,7 @@ void xlb_prober_del(struct xlb_prober *pr, uint64_t key)
 	drop_probe(pr, t);
 	hash_del(pr, t);
 	heap_remove(&pr->idle, t);
+	xlbp_forget_session(t);
 	xlbp_ssl_put(pr, t->ssl);
 	if (t->cfg.type != XLB_PROBE_NONE)
 		pr->stats.targets--;
@@ -628,6 +667,13 @@ void xlb_prober_set_max_in_flight(struct xlb_prober *pr, unsigned n)
 {
 	pr->max_in_flight = n;
 	arm(pr);
+}
+
+void xlb_prober_set_tls_refresh(struct xlb_prober *pr, unsigned secs)
+{
+	if (secs > XLB_PROBE_TLS_REFRESH_MAX_S)
+		secs = XLB_PROBE_TLS_REFRESH_MAX_S;
+	pr->tls_refresh_us = (uint64_t)secs * 1000000;
 }
 
 size_t xlb_prober_target_size(void)

@@ -13,6 +13,15 @@
  *
  * Health follows rise/fall: UNKNOWN or DOWN -> UP after `rise` consecutive
  * successes; UNKNOWN or UP -> DOWN after `fall` consecutive failures.
+ *
+ * TLS probes resume the target's last session (TLS 1.2 ticket or id, TLS
+ * 1.3 ticket) and so skip the certificate's decoding and verification,
+ * but a resumed handshake shows no certificate: a target does a full
+ * handshake, with the certificate read and (verify on) checked again, at
+ * least every xlb_prober_set_tls_refresh() seconds, and always after a
+ * failure, a change of its settings or a reload of its CA file. Only a
+ * session whose probe succeeded (verify on: whose certificate passed) is
+ * kept for resuming.
  */
 #ifndef XLB_PROBE_H
 #define XLB_PROBE_H
@@ -74,12 +83,17 @@ struct xlb_probe_status {
 	uint64_t	count[XLB_PR__COUNT];	/* finished probes by result */
 	time_t		changed;		/* last health change (wall clock), 0 never */
 
-	/* from the last TLS handshake that completed (tls, sstp, sstp-deep) */
+	/* from the last TLS handshake that completed (tls, sstp, sstp-deep);
+	 * a resumed one reports the certificate of its full handshake */
 	char		tls_version[16];	/* "TLSv1.3" */
 	char		tls_cipher[64];		/* "TLS_AES_256_GCM_SHA384" */
 	time_t		cert_not_after;		/* the leaf's notAfter; 0 none */
 	int32_t		cert_days_left;		/* whole days; negative: expired */
 	bool		cert_warn;		/* expires within cert_warn_days */
+	bool		tls_resumed;		/* that handshake resumed a session */
+	time_t		cert_checked;		/* last full handshake (wall clock),
+						 * where the certificate was read
+						 * and checked; 0 never */
 
 	uint16_t	http_status;		/* last status line seen; 0 none */
 	uint8_t		sstp_hash;		/* last Ack's hash bitmask (1 SHA1, 2 SHA256) */
@@ -147,6 +161,8 @@ struct xlb_prober_stats {
 	uint64_t	late;			/* started > XLB_PROBE_LATE_US after due */
 	uint64_t	lateness_max_us;	/* worst start - due */
 	uint64_t	lateness_sum_us;	/* over all started probes */
+	uint64_t	tls_full;		/* handshakes done in full */
+	uint64_t	tls_resumed;		/* handshakes that resumed a session */
 };
 #define XLB_PROBE_LATE_US	50000
 
@@ -159,8 +175,21 @@ void xlb_prober_stats(const struct xlb_prober *pr, struct xlb_prober_stats *out)
 #define XLB_PROBE_MAX_IN_FLIGHT	512
 void xlb_prober_set_max_in_flight(struct xlb_prober *pr, unsigned n);
 
+/* A full TLS handshake at least every SECS seconds per target (at a
+ * random point between SECS/2 and SECS after the last one, so that targets
+ * added together do not all refresh in the same second); between them,
+ * probes resume the target's session. Default XLB_PROBE_TLS_REFRESH_S; 0:
+ * never resume, every handshake is full (as before resumption); at most
+ * XLB_PROBE_TLS_REFRESH_MAX_S. A new value applies from each target's next
+ * probe. */
+#define XLB_PROBE_TLS_REFRESH_S		60
+#define XLB_PROBE_TLS_REFRESH_MAX_S	86400
+void xlb_prober_set_tls_refresh(struct xlb_prober *pr, unsigned secs);
+
 /* Bytes the engine allocates for one target at rest, and for a probe in
- * flight besides its OpenSSL objects (sizes of its own structures). */
+ * flight besides its OpenSSL objects (sizes of its own structures). A TLS
+ * target at rest also holds its session: OpenSSL's, ~6 KB with one ECDSA
+ * P-256 certificate, more with RSA keys and chains. */
 size_t xlb_prober_target_size(void);
 size_t xlb_prober_probe_size(void);
 

@@ -12,6 +12,18 @@
  * A verdict is recorded as soon as it is known; the polite close that
  * follows a success shares the probe's deadline, failures close with a RST.
  * Also the SSL_CTX cache: one per (verify, CA file).
+ *
+ * What a TLS probe costs is mostly OpenSSL's, so it is kept to what a
+ * probe needs:
+ *  - resumption (probe.h): the target's last session is offered unless a
+ *    full handshake is due; the certificate's decoding and verification,
+ *    most of a full handshake's client CPU, happen on full ones only;
+ *  - SSL objects are reused (SSL_clear, with their socket BIO) from a pool
+ *    per SSL_CTX, every per-connection setting (SNI, name or address to
+ *    verify, session) set again on each use;
+ *  - read-ahead: a flight of records in one read(), not two per record;
+ *  - no middlebox-compatibility ChangeCipherSpec (one record and one
+ *    segment less), X25519 first of a short group list, no renegotiation.
  */
 #include "probe_int.h"
 
@@ -38,6 +50,12 @@
 #define CA_RECHECK_US		10000000ull	/* stat() a loaded CA file */
 #define DRAIN_MAX		65536		/* bytes read while closing */
 #define SECS_PER_DAY		86400
+/* key share X25519; the others for servers without it */
+#define GROUPS			"X25519:P-256:P-384:P-521"
+/* OpenSSL's three, the mandatory one first: its SHA-256 has hardware help
+ * where SHA-384 rarely has, and the key schedule is mostly hashing */
+#define TLS13_SUITES		"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:" \
+				"TLS_CHACHA20_POLY1305_SHA256"
 
 /* ---- SSL contexts ----------------------------------------------------------- */
 
@@ -62,6 +80,48 @@ static void ssl_err_str(char *buf, size_t len, const char *what)
 static int no_chain_check(X509_STORE_CTX *sctx, void *arg)
 {
 	return 1;
+}
+
+/* ---- SSL objects, reused -------------------------------------------------------- */
+
+static void pool_drain(struct ssl_ent *e)
+{
+	while (e->n_pool)
+		SSL_free(e->pool[--e->n_pool]);
+}
+
+/* An SSL object of E->ctx on FD, as new: from the pool or made. */
+static SSL *pool_get(struct ssl_ent *e, int fd)
+{
+	SSL *ssl;
+
+	if (!e->n_pool) {
+		ssl = SSL_new(e->ctx);
+		if (ssl && !SSL_set_fd(ssl, fd)) {
+			SSL_free(ssl);
+			return NULL;
+		}
+		return ssl;
+	}
+	ssl = e->pool[--e->n_pool];
+	BIO_set_fd(SSL_get_rbio(ssl), fd, BIO_NOCLOSE);
+	return ssl;
+}
+
+/* SSL back to E's pool, cleared of its connection, or freed. What a
+ * connection set on it (SNI, names to verify, session, verify result) is
+ * set again by start_tls() before each use. */
+static void pool_put(struct ssl_ent *e, SSL *ssl)
+{
+	SSL_set_app_data(ssl, NULL);
+	if (e->n_pool == SSL_POOL_MAX || SSL_get_SSL_CTX(ssl) != e->ctx || !SSL_clear(ssl)) {
+		SSL_free(ssl);
+		return;
+	}
+	SSL_set_session(ssl, NULL);	/* SSL_clear() keeps a good one */
+	SSL_free_buffers(ssl);		/* ~17 KB each, at rest */
+	BIO_set_fd(SSL_get_rbio(ssl), -1, BIO_NOCLOSE);
+	e->pool[e->n_pool++] = ssl;
 }
 
 /* (Re)build E's SSL_CTX: now if never tried, then at most every
@@ -96,8 +156,14 @@ static void ssl_ent_refresh(struct ssl_ent *e, uint64_t now)
 		return;
 	}
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_read_ahead(ctx, 1);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_clear_options(ctx, SSL_OP_ENABLE_MIDDLEBOX_COMPAT);
+	/* sessions are the targets' (SSL_get1_session() after a success),
+	 * not a cache's */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set1_groups_list(ctx, GROUPS);
+	SSL_CTX_set_ciphersuites(ctx, TLS13_SUITES);
 	/* never abort the handshake on verification: the probe reads the
 	 * result and the certificate afterwards, and sends nothing first */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
@@ -118,8 +184,10 @@ static void ssl_ent_refresh(struct ssl_ent *e, uint64_t now)
 			return;
 		}
 	}
+	pool_drain(e);
 	SSL_CTX_free(e->ctx);		/* SSL objects in flight hold their own ref */
 	e->ctx = ctx;
+	e->gen++;
 	e->mtime = sb.st_mtim;
 	e->size = sb.st_size;
 	e->err[0] = 0;
@@ -156,15 +224,71 @@ void xlbp_ssl_put(struct xlb_prober *pr, struct ssl_ent *e)
 	for (pp = &pr->ssl_ents; *pp != e; pp = &(*pp)->next)
 		;
 	*pp = e->next;
+	pool_drain(e);
 	SSL_CTX_free(e->ctx);
 	free(e);
 	pr->stats.ssl_ctxs--;
 }
 
+void xlbp_forget_session(struct target *t)
+{
+	SSL_SESSION_free(t->sess);
+	t->sess = NULL;
+}
+
+/* After P's verdict: a success keeps the connection's newest session (a
+ * TLS 1.3 ticket that came after the handshake, or the resumed one again),
+ * made under the ctx the target uses now; any failure, at any step, drops
+ * the target's. A success is a completed and checked handshake, and an
+ * unclean close after it does not forbid resuming since TLS 1.1 (RFC 5246
+ * 7.2.1): a peer that closes without close_notify (as sstp-server does)
+ * leaves the SSL in error, not the session. A fatal alert does (7.2.2). */
+static void keep_session(struct xlb_prober *pr, struct probe *p)
+{
+	struct target *t = p->t;
+	SSL_SESSION *s;
+
+	if (!p->verdict || !t->ssl)
+		return;			/* dropped: set() or del() decide */
+	if (!p->ok || !p->ssl || p->alert[0] || !pr->tls_refresh_us ||
+	    SSL_get_SSL_CTX(p->ssl) != t->ssl->ctx) {
+		xlbp_forget_session(t);
+		return;
+	}
+	s = SSL_get1_session(p->ssl);
+	if (s && !SSL_SESSION_is_resumable(s)) {
+		SSL_SESSION_free(s);
+		s = NULL;
+	}
+	if (!s && p->resumed)
+		return;			/* no newer one: the same again */
+	xlbp_forget_session(t);
+	t->sess = s;
+	t->sess_gen = t->ssl->gen;
+	if (!p->resumed) {
+		t->full_us = p->start_us;
+		t->sess_cut = (uint16_t)xlbp_rnd(pr);
+	}
+}
+
+/* Whether T's session may still be resumed: made under E's current ctx,
+ * and its full handshake younger than the refresh interval less a random
+ * part of its half. Targets added together do their first full
+ * handshakes within one interval; without the random part they would do
+ * all the next ones within one interval too, every refresh. */
+static bool session_fresh(const struct xlb_prober *pr, const struct target *t,
+			  const struct ssl_ent *e, uint64_t now)
+{
+	uint64_t life = pr->tls_refresh_us - ((pr->tls_refresh_us * t->sess_cut) >> 17);
+
+	return t->sess_gen == e->gen && now - t->full_us < life;
+}
+
 void xlbp_close(struct xlb_prober *pr, struct probe *p, bool rst)
 {
+	keep_session(pr, p);
 	if (p->ssl)
-		SSL_free(p->ssl);
+		pool_put(p->t->ssl, p->ssl);
 	p->ssl = NULL;
 	if (p->fd < 0)
 		return;
@@ -401,6 +525,7 @@ static void start_tls(struct xlb_prober *pr, struct probe *p)
 {
 	struct target *t = p->t;
 	struct ssl_ent *e = t->ssl;
+	const char *host = t->cfg.host[0] ? t->cfg.host : NULL;
 
 	ssl_ent_refresh(e, xlbp_now_us());
 	if (!e->ctx) {
@@ -408,22 +533,27 @@ static void start_tls(struct xlb_prober *pr, struct probe *p)
 		xlbp_end(pr, p, true);
 		return;
 	}
-	p->ssl = SSL_new(e->ctx);
-	if (!p->ssl || !SSL_set_fd(p->ssl, p->fd)) {
+	p->ssl = pool_get(e, p->fd);
+	if (!p->ssl) {
 		xlbp_fail(pr, p, XLB_PR_LOCAL_ERROR, "cannot create a TLS connection (out of memory?)");
 		xlbp_end(pr, p, true);
 		return;
 	}
 	SSL_set_app_data(p->ssl, p);
-	if (t->cfg.host[0])
-		SSL_set_tlsext_host_name(p->ssl, t->cfg.host);
-	if (t->cfg.verify) {
-		if (t->cfg.host[0])
-			SSL_set1_host(p->ssl, t->cfg.host);
-		else
-			X509_VERIFY_PARAM_set1_ip(SSL_get0_param(p->ssl), t->addr.a,
-						  t->addr.family == XLB_FAMILY_V6 ? 16 : 4);
-	}
+	SSL_set_connect_state(p->ssl);
+	SSL_set_verify_result(p->ssl, X509_V_OK);
+	/* a reused object still names its last peer: every field, every time */
+	SSL_set_tlsext_host_name(p->ssl, host);
+	SSL_set1_host(p->ssl, t->cfg.verify ? host : NULL);
+	if (t->cfg.verify && !host)
+		X509_VERIFY_PARAM_set1_ip(SSL_get0_param(p->ssl), t->addr.a,
+					  t->addr.family == XLB_FAMILY_V6 ? 16 : 4);
+	else
+		X509_VERIFY_PARAM_set1_ip(SSL_get0_param(p->ssl), NULL, 0);
+	if (t->sess && !session_fresh(pr, t, e, p->start_us))
+		xlbp_forget_session(t);	/* a full handshake is due */
+	if (t->sess && SSL_set_session(p->ssl, t->sess) != 1)
+		xlbp_forget_session(t);
 	p->phase = PH_TLS;
 }
 
@@ -436,8 +566,9 @@ static time_t asn1_time(const ASN1_TIME *a)
 	return timegm(&tm);
 }
 
-/* After the handshake: record version, cipher, expiry; with verify on,
- * judge the chain and name. False when the probe failed. */
+/* After the handshake: record version, cipher, expiry, whether it was
+ * resumed; with verify on, judge the chain and name. False when the probe
+ * failed. */
 static bool check_cert(struct xlb_prober *pr, struct probe *p)
 {
 	struct target *t = p->t;
@@ -446,8 +577,18 @@ static bool check_cert(struct xlb_prober *pr, struct probe *p)
 	time_t now = time(NULL), na;
 	long vr;
 
+	p->resumed = SSL_session_reused(p->ssl);
+	st->tls_resumed = p->resumed;
+	if (p->resumed) {
+		pr->stats.tls_resumed++;
+	} else {
+		pr->stats.tls_full++;
+		st->cert_checked = now;
+	}
 	snprintf(st->tls_version, sizeof(st->tls_version), "%s", SSL_get_version(p->ssl));
 	snprintf(st->tls_cipher, sizeof(st->tls_cipher), "%s", SSL_get_cipher_name(p->ssl));
+	/* resumed: the leaf and the verify result are the session's, from the
+	 * full handshake whose probe passed (keep_session()) */
 	if (!leaf) {
 		st->cert_not_after = 0;
 		st->cert_days_left = 0;
@@ -633,11 +774,13 @@ void xlbp_step(struct xlb_prober *pr, struct probe *p, uint32_t events)
 
 			if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
 				return;
-			if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &sl) < 0)
+			/* writable without an error is connected: no syscall */
+			if ((events & (EPOLLOUT | EPOLLERR)) != EPOLLOUT &&
+			    getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &sl) < 0)
 				err = errno;
 			sl = sizeof(ss);
-			if (!err && getpeername(p->fd, (struct sockaddr *)&ss, &sl) < 0 &&
-			    errno == ENOTCONN)
+			if (!err && !(events & EPOLLOUT) &&
+			    getpeername(p->fd, (struct sockaddr *)&ss, &sl) < 0 && errno == ENOTCONN)
 				return;		/* not yet */
 			if (err) {
 				errno = err;

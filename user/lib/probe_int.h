@@ -13,11 +13,19 @@
 
 #include <openssl/ssl.h>
 
+/* SSL objects kept for reuse, per SSL_CTX: as many as were in flight at
+ * once, up to this. */
+#define SSL_POOL_MAX	64
+
 /* One SSL_CTX per (verify, CA file), shared by the targets that use it. */
 struct ssl_ent {
 	struct ssl_ent	*next;
 	SSL_CTX		*ctx;		/* NULL: not loaded (err says why) */
 	unsigned	refs;
+	uint32_t	gen;		/* ctx loads: sessions of older ones are
+					 * not resumed (the CA may differ) */
+	unsigned	n_pool;
+	SSL		*pool[SSL_POOL_MAX];	/* of ctx, cleared, no fd */
 	bool		verify;
 	bool		tried;
 	uint64_t	checked_us;	/* last load attempt or stat() */
@@ -57,9 +65,12 @@ struct probe {
 	uint8_t		phase;		/* enum phase */
 	uint8_t		after_send;	/* enum next */
 	bool		verdict;	/* result recorded: closing */
+	bool		ok;		/* ... and it was XLB_PR_OK */
+	bool		resumed;	/* the handshake resumed t->sess */
 	const uint8_t	*out;
 	size_t		out_len, out_off;
-	uint8_t		*in;		/* XLB_PROBE_BUF, allocated on first read */
+	uint8_t		*in;		/* XLB_PROBE_BUF, allocated on first read
+					 * and kept with the probe for reuse */
 	size_t		in_len;
 	size_t		drained;
 	uint64_t	start_us;
@@ -82,6 +93,11 @@ struct target {
 	uint16_t	port;
 	struct xlb_probe_cfg cfg;
 	struct ssl_ent	*ssl;
+	SSL_SESSION	*sess;		/* to resume: from a probe that passed */
+	uint32_t	sess_gen;	/* ssl->gen it was verified under */
+	uint64_t	full_us;	/* sess's full handshake started */
+	uint16_t	sess_cut;	/* its life is refresh * (1 - cut/2^17):
+					 * full handshakes spread, not in step */
 	struct probe	*run;
 	char		where[56];	/* "198.18.31.2:443", "[2001:db8::1]:443" */
 	struct xlb_probe_status st;
@@ -101,6 +117,7 @@ struct xlb_prober {
 	void		*arg;
 	uint64_t	rng;
 	unsigned	max_in_flight;	/* 0: no limit */
+	uint64_t	tls_refresh_us;	/* full handshakes at least this often */
 
 	struct target	**buckets;	/* by key, chained */
 	size_t		n_buckets, n_targets;
@@ -109,6 +126,8 @@ struct xlb_prober {
 	struct ssl_ent	*ssl_ents;
 
 	bool		in_run;		/* frees wait for the end of run() */
+	struct probe	*free_probes;	/* ended, kept for reuse (next_dead) */
+	unsigned	n_free_probes;
 	struct probe	*dead_probes;
 	struct target	*dead_targets;
 
@@ -135,7 +154,10 @@ void xlbp_connect(struct xlb_prober *pr, struct probe *p);
 void xlbp_step(struct xlb_prober *pr, struct probe *p, uint32_t events);
 /* P's deadline passed. */
 void xlbp_expire(struct xlb_prober *pr, struct probe *p);
-/* Frees P's SSL and closes its socket. */
+/* Ends P's TLS (its session kept for T or dropped by the verdict, the SSL
+ * object back to the pool) and closes its socket. */
 void xlbp_close(struct xlb_prober *pr, struct probe *p, bool rst);
+/* T's session, dropped: the next handshake is full. */
+void xlbp_forget_session(struct target *t);
 
 #endif

@@ -317,6 +317,7 @@ static void probe_json(struct xlbd *d, const struct xlb_vip_cfg *v,
 		if (st->tls_version[0]) {
 			json_object_object_add(p, "tls_version", jstr(st->tls_version));
 			json_object_object_add(p, "tls_cipher", jstr(st->tls_cipher));
+			json_object_object_add(p, "tls_resumed", json_object_new_boolean(st->tls_resumed));
 		}
 		if (st->cert_not_after) {
 			json_object_object_add(p, "cert_days_left",
