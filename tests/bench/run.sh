@@ -19,6 +19,9 @@ trap cleanup EXIT
 	echo "## Maglev build ($BUILD/tests/bench/bench_maglev)"
 	"$BUILD"/tests/bench/bench_maglev
 	echo
+	echo "## Health probes: sstp probes at 1 s, prober and responder on a core each ($BUILD/tests/bench/bench_probe)"
+	"$BUILD"/tests/bench/bench_probe -w 5 -s 10 1000 2000 3000
+	echo
 	echo "## Control plane: xlbctl call to new ring live (tests/bench/bench_apply.sh)"
 	BUILD=$BUILD tests/bench/bench_apply.sh
 	echo
