@@ -529,6 +529,15 @@ out_of_ring() {
 	sstp_once "$LAB_VIP4" 443 -n 30
 	is "$(kv "$ONCE_LINE" ok)/$(kv "$ONCE_LINE" fail)/$(kv "$ONCE_LINE" be2)" "30/0/0" \
 		"be2 down: 30 new sessions answered, none by be2 ($ONCE_LINE)"
+	# health is what the probes saw, not configuration: setconf of the
+	# running config keeps be2 down and out of the ring
+	xc showconf >"$TMP/running.conf"
+	xc setconf "$TMP/running.conf" >/dev/null
+	probe_table >"$TMP/w.t"
+	probe_row "$TMP/w.t" "$MAIN" "$BE2"
+	sstp_once "$LAB_VIP4" 443 -n 30
+	is "$(pf health)/$(pf state)/$(kv "$ONCE_LINE" ok)/$(kv "$ONCE_LINE" be2)" "down/down/30/0" \
+		"setconf of the running config: be2 still down, 30 new sessions, none by be2 ($ONCE_LINE)"
 	hold_cmd check
 	is "$(kv "$HOLD_LINE" ok)/$(kv "$HOLD_LINE" lost_be1)/$(kv "$HOLD_LINE" lost_be3)" \
 		"$((18 - nb2))/0/0" "be2 down: the $((18 - nb2)) sessions on be1 and be3 still answer echoes ($HOLD_LINE)" ||

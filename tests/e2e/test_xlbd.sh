@@ -398,6 +398,21 @@ bad_files() {
 	is "$XC_RC/$(xc showconf)" "0/$conf0" \
 		"syncconf of a whole config file (daemon section and all): accepted, nothing changed" ||
 		{ diag "$XC_OUT"; restore_conf "$conf0"; }
+
+	# an outer source prefix alone is enough for backends of its family,
+	# in xlbctl as in the config file
+	sed '/^ *source_v6 = /s/.*/  source_prefix_v6 = "2001:db8:ff::\/64";/' <<<"$conf0" >"$TMP/prefix6.conf"
+	xcr setconf "$TMP/prefix6.conf"
+	is "$XC_RC" 0 "setconf: IPv6 outer source from a prefix only (no source_v6)" || diag "$XC_OUT"
+	xcr backend add "$SVC6" 2001:db8:106::2
+	is "$XC_RC" 0 "backend add IPv6 with only source_prefix_v6: accepted" || diag "$XC_OUT"
+	sed '/^ *source_v6 = /d' <<<"$conf0" >"$TMP/nosrc6.conf"
+	xcr setconf "$TMP/nosrc6.conf"
+	cond "$XC_RC == 1 && $(grep -c 'source_prefix_v6' <<<"$XC_OUT") >= 1" \
+		"setconf without any IPv6 outer source: refused, naming source_v6 and source_prefix_v6" ||
+		diag "$XC_OUT"
+	restore_conf "$conf0" >/dev/null
+	is "$(xc showconf)" "$conf0" "restored: showconf as before"
 }
 bad_files
 
@@ -452,6 +467,34 @@ print(len(got), all(res), got[-1].get("ok"))' <<<"$out")" "8 True True" \
 	out=$(python3 "$POKE" --timeout 3 lines "$XLBD_SOCK" '{"cmd":"ping"}{"cmd":"vip.del","args":{"service":"'"$EXTRA"'"}}')
 	is "$(xq 'd["ok"]' <<<"$out" 2>/dev/null)/$(xc vip list | grep -c "$EXTRA")" false/1 \
 		"socket: two requests on one line are refused, not half-run" || diag "$out"
+	out=$(python3 "$POKE" --timeout 3 lines "$XLBD_SOCK" '{"cmd":"ping"}\x00junk')
+	is "$(xq 'str(d["ok"]) + " " + d.get("error", "")' <<<"$out" 2>/dev/null)" \
+		"False request contains a NUL byte" "socket: a request with a NUL byte inside is refused" ||
+		diag "$out"
+	out=$(python3 "$POKE" --timeout 3 lines "$XLBD_SOCK" '{"cmd":"showconf","args":{"x":1}}' \
+		'{"cmd":"ping","args":{"x":1}}')
+	is "$(grep -c '"ok":false,"error":"unknown argument \\"x\\""' <<<"$out")" 2 \
+		"socket: showconf and ping refuse unknown arguments too" || diag "$out"
+
+	# an answer bigger than the socket buffer, to a client that reads it
+	# late: it arrives whole, and xlbd serves others meanwhile
+	local conf0 n=2000
+	conf0=$(xc showconf)
+	{ sed '/^vips = ($/q' <<<"$conf0"
+	  awk -v n=$n 'BEGIN { print "{ service = \"198.18.0.14:80/tcp\"; backends = ("
+		for (b = 0; b < n; b++)
+			printf "{ address = \"198.19.%d.%d\"; }%s\n", int(b / 250), b % 250 + 1, b < n - 1 ? "," : ""
+		print "); },"}'
+	  sed '1,/^vips = ($/d' <<<"$conf0"; } >"$TMP/big.conf"
+	xcr syncconf "$TMP/big.conf"
+	is "$XC_RC" 0 "syncconf: a VIP of $n backends for a big answer" || diag "$XC_OUT"
+	out=$(python3 "$POKE" --timeout 10 slow "$XLBD_SOCK" '{"cmd":"vip.show","args":{"service":"198.18.0.14:80/tcp"}}' 2)
+	cond "$(kv "$out" bytes) > 250000 && $(kv "$out" json_ok) == 1 && $(kv "$out" ping_ms) >= 0 && $(kv "$out" ping_ms) < 1000" \
+		"socket: a $(kv "$out" bytes)-byte answer read 2 s late arrives whole; a ping meanwhile took $(kv "$out" ping_ms) ms" ||
+		diag "$out"
+	xcr vip del 198.18.0.14:80/tcp
+	is "$XC_RC/$(xc showconf | cmp -s - <(echo "$conf0") && echo same)" 0/same \
+		"vip del of the big VIP: the running config is as before" || restore_conf "$conf0"
 }
 raw_socket
 

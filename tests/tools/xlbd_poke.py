@@ -19,6 +19,12 @@
       Connects, writes half a request and holds the connection SECONDS,
       printing "stalling" once connected.
 
+  slow SOCK LINE SECONDS
+      Sends LINE on a connection with a small receive buffer and does not
+      read for SECONDS; meanwhile pings xlbd on a second connection. Then
+      reads the whole answer and prints "bytes=N json_ok=1|0
+      ping_ms=M" (M: the ping's round trip, -1 if it got no answer).
+
   many SOCK N
       Opens N connections at once, then sends a ping on each; prints
       "ok=N busy=N" (busy: xlbd said it has too many clients).
@@ -33,6 +39,7 @@
 import argparse
 import codecs
 import fcntl
+import json
 import socket
 import struct
 import sys
@@ -118,6 +125,37 @@ def cmd_stall(a):
     return 0
 
 
+def cmd_slow(a):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(a.timeout)
+    s.connect(a.sock)
+    s.sendall(codecs.escape_decode(a.line.encode())[0] + b"\n")
+    time.sleep(a.seconds / 2)
+    p = unix(a.sock, a.timeout)
+    t = time.monotonic()
+    p.sendall(b'{"cmd":"ping"}\n')
+    got = read_lines(p, 1)
+    ping_ms = round((time.monotonic() - t) * 1000) if got and '"ok":true' in got[0] else -1
+    p.close()
+    time.sleep(a.seconds / 2)
+    buf = b""
+    try:
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    except socket.timeout:
+        pass
+    try:
+        ok = buf.endswith(b"\n") and json.loads(buf)["ok"] is True
+    except ValueError:
+        ok = False
+    print(f"bytes={len(buf)} json_ok={int(ok)} ping_ms={ping_ms}")
+    return 0
+
+
 def cmd_many(a):
     conns = [unix(a.sock, a.timeout) for _ in range(a.n)]
     ok = busy = 0
@@ -195,6 +233,10 @@ def main():
     p = sub.add_parser("stall")
     p.add_argument("sock")
     p.add_argument("seconds", type=float)
+    p = sub.add_parser("slow")
+    p.add_argument("sock")
+    p.add_argument("line")
+    p.add_argument("seconds", type=float)
     p = sub.add_parser("many")
     p.add_argument("sock")
     p.add_argument("n", type=int)
@@ -206,7 +248,7 @@ def main():
     p.add_argument("addr")
     a = ap.parse_args()
     return {"lines": cmd_lines, "split": cmd_split, "huge": cmd_huge, "stall": cmd_stall,
-            "many": cmd_many, "garp": cmd_garp, "una": cmd_una}[a.cmd](a)
+            "slow": cmd_slow, "many": cmd_many, "garp": cmd_garp, "una": cmd_una}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -1195,7 +1195,6 @@ static int validate_backend(struct ctx *x, const struct xlb_conf *c,
 	const struct xlb_dataplane_cfg *dp = &c->dataplane;
 	char kp[sizeof(x->err->key)], a[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN];
 	struct xlb_probe_cfg eff;
-	bool has_source;
 	int ret;
 
 	ret = check_group(x, &g_backend, b, path, NULL);
@@ -1208,10 +1207,7 @@ static int validate_backend(struct ctx *x, const struct xlb_conf *c,
 		return fail(x, join(kp, sizeof(kp), path, "address"), "missing; %s needs %s",
 			    g_backend.what, backend_keys[0].hint);
 	xlb_ip_str(&b->addr, a, sizeof(a));
-	has_source = b->addr.family == XLB_FAMILY_V4 ?
-		     dp->source_v4.family || dp->source_prefix_v4.family :
-		     dp->source_v6.family || dp->source_prefix_v6.family;
-	if (!has_source)
+	if (!xlb_dataplane_has_source(dp, b->addr.family))
 		return fail(x, join(kp, sizeof(kp), path, "address"), "%s is %s but the "
 			    "dataplane has no %s outer source; set dataplane.source_%s (or "
 			    "source_prefix_%s)", a, family_name(b->addr.family),

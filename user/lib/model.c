@@ -185,6 +185,12 @@ void xlb_backend_init(struct xlb_backend_cfg *b)
 	xlb_probe_init(&b->probe);
 }
 
+bool xlb_dataplane_has_source(const struct xlb_dataplane_cfg *dp, uint8_t family)
+{
+	return family == XLB_FAMILY_V4 ? dp->source_v4.family || dp->source_prefix_v4.family
+				       : dp->source_v6.family || dp->source_prefix_v6.family;
+}
+
 void xlb_vip_init(struct xlb_vip_cfg *v)
 {
 	*v = (struct xlb_vip_cfg){ .ring_size = XLB_RING_SIZE_DEFAULT };

@@ -179,6 +179,10 @@ void xlb_conf_free(struct xlb_conf *c);
  * it holds VIPs); 0 or -ENOMEM (DST then empty). */
 int xlb_conf_copy(struct xlb_conf *dst, const struct xlb_conf *src);
 
+/* Can the data plane give an outer source address to backends of FAMILY
+ * (XLB_FAMILY_V4 or _V6): a fixed address or a prefix? */
+bool xlb_dataplane_has_source(const struct xlb_dataplane_cfg *dp, uint8_t family);
+
 struct xlb_vip_cfg *xlb_conf_find_vip(const struct xlb_conf *c, const struct xlb_service *svc);
 struct xlb_backend_cfg *xlb_vip_find_backend(const struct xlb_vip_cfg *v, const struct xlb_ip *ip);
 

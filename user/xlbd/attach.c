@@ -412,6 +412,15 @@ static struct xlbd_attach *find_attached(struct xlbd *d, const char *ifname)
 	return NULL;
 }
 
+/* Is IFNAME among the interfaces xlbd attaches at start? */
+static bool configured(const struct xlbd *d, const char *ifname)
+{
+	for (size_t i = 0; i < d->conf.daemon.n_interfaces; i++)
+		if (!strcmp(d->conf.daemon.interfaces[i], ifname))
+			return true;
+	return false;
+}
+
 static void record_attached(struct xlbd *d, const char *ifname, int ifindex, bool generic)
 {
 	struct xlbd_attach *a = find_attached(d, ifname);
@@ -440,6 +449,12 @@ int xlbd_attach(struct xlbd *d, const char *ifname, bool generic, char *err, siz
 	if (!ifindex) {
 		snprintf(err, errlen, "interface %s: no such device (see 'ip link')", ifname);
 		return -ENODEV;
+	}
+	if (!find_attached(d, ifname) && (d->n_attached == XLB_MAX_INTERFACES ||
+	    (d->conf.daemon.n_interfaces == XLB_MAX_INTERFACES && !configured(d, ifname)))) {
+		snprintf(err, errlen, "interface %s: xlbd already serves %d interfaces, the most "
+			 "it holds; detach one first", ifname, XLB_MAX_INTERFACES);
+		return -ENOSPC;
 	}
 	if (prog_info(d->prog_fd, &mine))
 		return -errno;

@@ -29,10 +29,20 @@
 
 #define MAX_CLIENTS	64
 #define ERR_LEN		768
+/* flows listed in one answer: the answer stays well under a line's most */
+#define FLOWS_LIMIT_MAX	50000
+#define CLIENT_IDLE_MS	(10 * 60 * 1000)	/* no request for this long: closed */
+#define CLIENT_STALL_MS	(30 * 1000)		/* an answer not read for this long */
 
+/* A control connection. Its answer goes out as fast as the client reads
+ * it: what the socket does not take waits in OUT, and the client's next
+ * request is not read before the answer is out. */
 struct client {
 	int fd;
 	struct xlb_line_buf lb;
+	char *out;			/* the answer still to send, or NULL */
+	size_t out_len, out_off;
+	uint64_t active_ms;		/* last request or progress of OUT */
 };
 
 static int listen_fd = -1;
@@ -221,7 +231,9 @@ static int commit(struct req *r, struct xlb_conf *next)
 	struct xlbd *d = r->d;
 	struct xlb_conf prev = d->conf;
 	struct xlb_conf_error cerr = {};
+	struct timespec t0, t1, t2;
 	char msg[600];
+	size_t ids;
 	int err;
 
 	if (xlb_conf_validate(next, XLB_CONF_RUNTIME, &cerr)) {
@@ -229,7 +241,15 @@ static int commit(struct req *r, struct xlb_conf *next)
 		return fail(r, "%s (nothing was changed)",
 			    xlb_conf_error_str(&cerr, msg, sizeof(msg)));
 	}
-	struct timespec t0, t1, t2;
+	ids = xlbd_sync_ids_needed(d, next);
+	if (ids > XLB_MAX_BACKENDS) {
+		xlb_conf_free(next);
+		return fail(r, "this change replaces backends while %zu are in use: for a moment "
+			    "old and new need %zu backend entries, more than the %d xlb holds; "
+			    "remove the old backends in one change, then add the new ones "
+			    "(nothing was changed)", total_backends(&d->conf), ids,
+			    XLB_MAX_BACKENDS);
+	}
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	d->conf = *next;
@@ -237,10 +257,15 @@ static int commit(struct req *r, struct xlb_conf *next)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (err) {
 		d->conf = prev;
-		xlbd_sync(d);
+		if (xlbd_sync(d)) {
+			xlb_conf_free(next);
+			return fail(r, "the data plane refused the change (%s), and restoring the "
+				    "previous state failed too: the maps may be partly changed; see "
+				    "xlbd's log, and 'xlbctl show'", strerror(-err));
+		}
 		xlb_conf_free(next);
-		return fail(r, "the data plane refused the change (%s); nothing changed, see "
-			    "xlbd's log", strerror(-err));
+		return fail(r, "the data plane refused the change (%s); the previous state is "
+			    "restored, see xlbd's log", strerror(-err));
 	}
 	xlb_conf_free(&prev);
 	xlbd_conf_warnings(d);
@@ -453,8 +478,11 @@ static int cmd_vip_show(struct req *r)
 {
 	struct xlbd_flow_counts fc = {};
 	struct xlb_vip_cfg *v;
-	int err = arg_vip(r, &r->d->conf, &v);
+	int err = xlb_args_only(r->args, (const char *const[]){ "service", NULL }, r->err,
+				sizeof(r->err));
 
+	if (!err)
+		err = arg_vip(r, &r->d->conf, &v);
 	if (err)
 		return err;
 	xlbd_count_flows(r->d, &fc);
@@ -516,16 +544,23 @@ static int cmd_vip_set(struct req *r)
 	return commit(r, &next);
 }
 
-/* Active flows on the backends of V (or just B), for refusals. */
+/* Active flows on the backends of V (or just B), for refusals; UINT64_MAX
+ * when they cannot be counted (refused as if there were flows). */
 static uint64_t active_flows(struct xlbd *d, const struct xlb_vip_cfg *v,
 			     const struct xlb_backend_cfg *only)
 {
 	struct rt_vip *rv = xlbd_rt_vip(d, &v->svc);
 	struct xlbd_flow_counts fc;
 	uint64_t n = 0;
+	int err;
 
-	if (!rv || xlbd_count_flows(d, &fc))
+	if (!rv)
 		return 0;
+	err = xlbd_count_flows(d, &fc);
+	if (err) {
+		log_err("counting the active flows of %s: %s", svc_str(&v->svc), strerror(-err));
+		return UINT64_MAX;
+	}
 	for (size_t i = 0; i < rv->n_bes; i++)
 		if (!only || xlb_ip_equal(&rv->bes[i].addr, &only->addr))
 			n += fc.active[rv->bes[i].id];
@@ -551,6 +586,9 @@ static int cmd_vip_del(struct req *r)
 	if (err)
 		return err;
 	n = active_flows(r->d, v, NULL);
+	if (n == UINT64_MAX && !force)
+		return fail(r, "VIP %s: its active flows cannot be counted (see xlbd's log); "
+			    "delete it anyway with --force", svc_str(&v->svc));
 	if (n && !force)
 		return fail(r, "VIP %s still has %llu active flows; drain its backends and wait, "
 			    "or delete it anyway with --force", svc_str(&v->svc),
@@ -570,8 +608,11 @@ static int cmd_backend_list(struct req *r)
 	struct xlbd_flow_counts fc = {};
 	struct json_object *a;
 	struct xlb_vip_cfg *v;
-	int err = arg_vip(r, &r->d->conf, &v);
+	int err = xlb_args_only(r->args, (const char *const[]){ "service", NULL }, r->err,
+				sizeof(r->err));
 
+	if (!err)
+		err = arg_vip(r, &r->d->conf, &v);
 	if (err)
 		return err;
 	xlbd_count_flows(r->d, &fc);
@@ -611,11 +652,10 @@ static int cmd_backend_add(struct req *r)
 		err = fail(r, "backend %s: %s's ring (%u slots) cannot hold more backends; "
 			   "raise it with 'xlbctl vip set %s ring-size N'", ip_str(&b.addr),
 			   svc_str(&v->svc), v->ring_size, svc_str(&v->svc));
-	if (!err && ((b.addr.family == XLB_FAMILY_V4 && !r->d->conf.dataplane.source_v4.family) ||
-		     (b.addr.family == XLB_FAMILY_V6 && !r->d->conf.dataplane.source_v6.family)))
+	if (!err && !xlb_dataplane_has_source(&r->d->conf.dataplane, b.addr.family))
 		err = fail(r, "backend %s: no outer source address for IPv%d backends; set "
-			   "dataplane.source_v%d in the config file first", ip_str(&b.addr),
-			   b.addr.family, b.addr.family);
+			   "dataplane.source_v%d (or source_prefix_v%d) in the config file first",
+			   ip_str(&b.addr), b.addr.family, b.addr.family, b.addr.family);
 	if (!err) {
 		grown = realloc(v->backends, (v->n_backends + 1) * sizeof(*grown));
 		if (!grown)
@@ -696,6 +736,10 @@ static int cmd_backend_del(struct req *r)
 	if (err)
 		return err;
 	n = active_flows(r->d, v, b);
+	if (n == UINT64_MAX && !force)
+		return fail(r, "backend %s of %s: its active flows cannot be counted (see "
+			    "xlbd's log); delete it anyway with --force", ip_str(&b->addr),
+			    svc_str(&v->svc));
 	if (n && !force)
 		return fail(r, "backend %s of %s still has %llu active flows; drain it "
 			    "('xlbctl backend drain %s %s') and wait for them to end, or delete "
@@ -815,7 +859,7 @@ static int cmd_flows(struct req *r)
 	if (!err)
 		err = xlb_arg_bool(r->args, "all", &c.all, r->err, sizeof(r->err));
 	if (!err)
-		err = xlb_arg_uint(r->args, "limit", false, 1, 10000000, &c.limit, r->err,
+		err = xlb_arg_uint(r->args, "limit", false, 1, FLOWS_LIMIT_MAX, &c.limit, r->err,
 				   sizeof(r->err));
 	if (!err)
 		err = flows_filter(r, &c);
@@ -871,8 +915,12 @@ static int cmd_flows_flush(struct req *r)
 
 static int cmd_showconf(struct req *r)
 {
-	char *text = xlb_conf_format(&r->d->conf, XLB_CONF_RUNTIME, 0);
+	int err = xlb_args_only(r->args, (const char *const[]){ NULL }, r->err, sizeof(r->err));
+	char *text;
 
+	if (err)
+		return err;
+	text = xlb_conf_format(&r->d->conf, XLB_CONF_RUNTIME, 0);
 	if (!text)
 		return fail(r, "out of memory");
 	r->data = jstr(text);
@@ -890,8 +938,12 @@ static int check_removals(struct req *r, const struct xlb_conf *next)
 	uint64_t total = 0;
 	size_t cut = 0;
 
-	if (xlbd_count_flows(d, &fc))
-		return 0;	/* cannot tell: as without flows */
+	int err = xlbd_count_flows(d, &fc);
+
+	if (err)
+		return fail(r, "the active flows cannot be counted (%s), so removals cannot be "
+			    "checked; apply it anyway with --force (nothing was changed)",
+			    strerror(-err));
 	for (size_t i = 0; i < d->conf.n_vips; i++) {
 		const struct xlb_vip_cfg *v = &d->conf.vips[i];
 		const struct xlb_vip_cfg *nv = xlb_conf_find_vip(next, &v->svc);
@@ -919,9 +971,9 @@ static int check_removals(struct req *r, const struct xlb_conf *next)
 		    cut == 1 ? "" : "s", (unsigned long long)total, list, cut > 4 ? ", ..." : "");
 }
 
-/* setconf (REPLACE) and syncconf: both change only what differs in the
- * maps; setconf also forgets what xlbd learnt about backends (health). */
-static int load_conf(struct req *r, bool replace)
+/* setconf and syncconf: both change only what differs in the maps, and
+ * backends that stay keep their health. */
+static int load_conf(struct req *r)
 {
 	static const char *const known[] = { "text", "name", "force", NULL };
 	const char *text = NULL, *name = "config";
@@ -967,21 +1019,19 @@ static int load_conf(struct req *r, bool replace)
 			return err;
 		}
 	}
-	if (replace)
-		for (size_t i = 0; i < r->d->n_vips; i++)
-			for (size_t j = 0; j < r->d->vips[i].n_bes; j++)
-				r->d->vips[i].bes[j].health = XLBD_HEALTH_UNKNOWN;
+	/* health is what the probes saw of a backend, not configuration: a
+	 * backend that stays keeps it, also through setconf */
 	return commit(r, &next);
 }
 
 static int cmd_setconf(struct req *r)
 {
-	return load_conf(r, true);
+	return load_conf(r);
 }
 
 static int cmd_syncconf(struct req *r)
 {
-	return load_conf(r, false);
+	return load_conf(r);
 }
 
 /* attach/detach survive a restart: the interface list is saved. */
@@ -1047,7 +1097,10 @@ static int cmd_detach(struct req *r)
 static int cmd_ping(struct req *r)
 {
 	struct timespec ts;
+	int err = xlb_args_only(r->args, (const char *const[]){ NULL }, r->err, sizeof(r->err));
 
+	if (err)
+		return err;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	r->data = json_object_new_object();
 	json_object_object_add(r->data, "version", jstr(XLB_VERSION));
@@ -1113,48 +1166,127 @@ char *xlbd_ctl_run(struct xlbd *d, const char *line)
 
 /* ---- the socket ------------------------------------------------------------------ */
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void client_close(struct client *c)
 {
 	xlbd_unwatch(c->fd);
 	close(c->fd);
 	xlb_line_free(&c->lb);
-	c->fd = -1;
+	free(c->out);
+	*c = (struct client){ .fd = -1 };
+}
+
+/* Send what the socket takes of C's answer: 0 when all of it is out, 1
+ * while some waits, or -errno (the client is gone). */
+static int client_flush(struct client *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 1 : -errno;
+		}
+		c->out_off += n;
+		c->active_ms = mono_ms();
+	}
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
+	return 0;
+}
+
+/* Queue RESP (consumed) as C's answer line and send what goes. */
+static int client_answer(struct client *c, char *resp)
+{
+	size_t len;
+
+	if (!resp)
+		return -ENOMEM;
+	len = strlen(resp);
+	c->out = realloc(resp, len + 1);
+	if (!c->out) {
+		free(resp);
+		return -ENOMEM;
+	}
+	c->out[len] = '\n';
+	c->out_len = len + 1;
+	c->out_off = 0;
+	return client_flush(c);
 }
 
 static int client_event(struct xlbd *d, int fd, short revents)
 {
 	struct client *c = NULL;
-	char *line, *resp;
+	char *line;
 	int ret;
 
+	(void)revents;
 	for (size_t i = 0; i < MAX_CLIENTS; i++)
 		if (clients[i].fd == fd)
 			c = &clients[i];
 	if (!c)
 		return 0;
+	if (c->out) {
+		ret = client_flush(c);
+		if (ret < 0)
+			client_close(c);
+		if (ret)
+			return 0;
+		xlbd_watch_events(fd, POLLIN);
+	}
 	for (;;) {
 		ret = xlb_line_read(fd, &c->lb, &line);
 		if (ret == 0)
 			return 0;
 		if (ret < 0) {
 			if (ret == -EMSGSIZE) {
-				resp = xlb_resp_error("request longer than %u bytes",
-						      XLB_PROTO_MAX_LINE);
-				xlb_write_line(fd, resp);
+				char *resp = xlb_resp_error("request longer than %u bytes",
+							    XLB_PROTO_MAX_LINE);
+
+				if (resp)
+					xlb_write_line(fd, resp);
 				free(resp);
 			}
 			client_close(c);
 			return 0;
 		}
-		resp = xlbd_ctl_run(d, line);
+		c->active_ms = mono_ms();
+		/* JSON text has no NUL: one would hide what follows it */
+		ret = client_answer(c, strlen(line) + 1 == c->lb.line_len
+				       ? xlbd_ctl_run(d, line)
+				       : xlb_resp_error("request contains a NUL byte"));
 		xlb_line_consume(&c->lb);
 		/* a client that vanished mid-answer costs nothing but itself */
-		ret = resp ? xlb_write_line(fd, resp) : -ENOMEM;
-		free(resp);
-		if (ret) {
+		if (ret < 0) {
 			client_close(c);
 			return 0;
 		}
+		if (ret) {		/* the rest when the client reads */
+			xlbd_watch_events(fd, POLLOUT);
+			return 0;
+		}
+	}
+}
+
+void xlbd_ctl_tick(struct xlbd *d)
+{
+	uint64_t now = mono_ms();
+
+	(void)d;
+	for (size_t i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = &clients[i];
+
+		if (c->fd >= 0 && now - c->active_ms > (c->out ? CLIENT_STALL_MS : CLIENT_IDLE_MS))
+			client_close(c);
 	}
 }
 
@@ -1176,7 +1308,7 @@ static int listen_event(struct xlbd *d, int fd, short revents)
 		close(cfd);
 		return 0;
 	}
-	clients[i] = (struct client){ .fd = cfd };
+	clients[i] = (struct client){ .fd = cfd, .active_ms = mono_ms() };
 	return xlbd_watch(cfd, POLLIN, client_event);
 }
 

@@ -44,6 +44,13 @@ int xlbd_watch(int fd, short events, xlbd_fd_fn fn)
 	return 0;
 }
 
+void xlbd_watch_events(int fd, short events)
+{
+	for (size_t i = 0; i < n_watch; i++)
+		if (pfds[i].fd == fd)
+			pfds[i].events = events;
+}
+
 void xlbd_unwatch(int fd)
 {
 	for (size_t i = 0; i < n_watch; i++)
@@ -159,6 +166,7 @@ static int tick_event(struct xlbd *d, int fd, short revents)
 	/* unresolved next hop: keep asking; resolved: a slow safety net */
 	if (!d->gw_known || ++ticks % 30 == 0)
 		resolve_gateway(d);
+	xlbd_ctl_tick(d);
 	return 0;
 }
 

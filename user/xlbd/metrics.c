@@ -44,12 +44,15 @@ static void put(struct out *o, const char *fmt, ...)
 			o->len += n;
 			return;
 		}
-		o->cap = (o->cap + n + 1) * 2;
-		o->buf = realloc(o->buf, o->cap);
-		if (!o->buf) {
+		size_t cap = (o->cap + n + 1) * 2;
+		char *grown = realloc(o->buf, cap);
+
+		if (!grown) {
 			o->oom = true;
 			return;
 		}
+		o->buf = grown;
+		o->cap = cap;
 	}
 }
 

@@ -640,42 +640,13 @@ static int vip_leave(struct xlbd *d, const struct xlb_vip_cfg *vc)
 	return 0;
 }
 
-int xlbd_sync(struct xlbd *d)
+/* Remove the VIPs not marked seen from the maps and free their ids; the
+ * first error, 0 if none. */
+static int vips_remove_unseen(struct xlbd *d)
 {
-	struct pending pend = {};
 	char name[80];
 	int err, first = 0;
 
-	if (!d->ring_buf) {
-		d->ring_buf = malloc(sizeof(*d->ring_buf) * XLB_RING_SIZE_MAX);
-		if (!d->ring_buf)
-			return -ENOMEM;
-		err = load_ids(d);
-		if (err)
-			return err;
-	}
-	err = xlbd_sync_config_map(d);
-	if (err)
-		first = err;
-	for (size_t i = 0; i < d->n_vips; i++)
-		d->vips[i].seen = false;
-	/* join, swap every changed ring at once, leave: per VIP, no packet is
-	 * sent to a backend the maps do not describe */
-	for (size_t i = 0; i < d->conf.n_vips; i++) {
-		err = vip_join(d, &d->conf.vips[i], &pend);
-		if (err && !first)
-			first = err;
-	}
-	err = rings_install(d, &pend);
-	pending_free(&pend);
-	if (err && !first)
-		first = err;
-	for (size_t i = 0; i < d->conf.n_vips && !err; i++) {
-		err = vip_leave(d, &d->conf.vips[i]);
-		if (err && !first)
-			first = err;
-	}
-	err = 0;
 	for (size_t i = 0; i < d->n_vips;) {
 		struct rt_vip *rv = &d->vips[i];
 		struct xlb_vip_key key;
@@ -700,8 +671,66 @@ int xlbd_sync(struct xlbd *d)
 		free(rv->bes);
 		d->vips[i] = d->vips[--d->n_vips];
 	}
+	return first;
+}
+
+int xlbd_sync(struct xlbd *d)
+{
+	struct pending pend = {};
+	int err, first = 0;
+
+	if (!d->ring_buf) {
+		d->ring_buf = malloc(sizeof(*d->ring_buf) * XLB_RING_SIZE_MAX);
+		if (!d->ring_buf)
+			return -ENOMEM;
+		err = load_ids(d);
+		if (err)
+			return err;
+	}
+	err = xlbd_sync_config_map(d);
+	if (err)
+		first = err;
+	/* VIPs that go go first: nothing else depends on them, and their ids
+	 * are then free for the VIPs and backends that come */
+	for (size_t i = 0; i < d->n_vips; i++)
+		d->vips[i].seen = xlb_conf_find_vip(&d->conf, &d->vips[i].svc) != NULL;
+	err = vips_remove_unseen(d);
+	if (err)
+		first = err;
+	/* join, swap every changed ring at once, leave: per VIP, no packet is
+	 * sent to a backend the maps do not describe */
+	for (size_t i = 0; i < d->conf.n_vips; i++) {
+		err = vip_join(d, &d->conf.vips[i], &pend);
+		if (err && !first)
+			first = err;
+	}
+	err = rings_install(d, &pend);
+	pending_free(&pend);
+	if (err && !first)
+		first = err;
+	for (size_t i = 0; i < d->conf.n_vips && !err; i++) {
+		err = vip_leave(d, &d->conf.vips[i]);
+		if (err && !first)
+			first = err;
+	}
 	xlbd_health_sync(d);
 	return first;
+}
+
+size_t xlbd_sync_ids_needed(struct xlbd *d, const struct xlb_conf *next)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < next->n_vips; i++) {
+		const struct xlb_vip_cfg *vc = &next->vips[i];
+		struct rt_vip *rv = xlbd_rt_vip(d, &vc->svc);
+
+		n += vc->n_backends;
+		for (size_t j = 0; rv && j < rv->n_bes; j++)
+			if (!xlb_vip_find_backend(vc, &rv->bes[j].addr))
+				n++;
+	}
+	return n;
 }
 
 void xlbd_set_health(struct xlbd *d, const struct xlb_service *svc, const struct xlb_ip *ip,
@@ -755,10 +784,13 @@ int xlbd_count_flows(struct xlbd *d, struct xlbd_flow_counts *fc)
 		return -ENOMEM;
 	}
 	err = xlbd_clock_now(d, &c.now);
+	if (!err) {
+		c.window = (uint64_t)d->conf.daemon.flow_window_s * d->hz;
+		err = xlb_dp_flows_walk(&d->dp, count_one, &c);
+	}
 	if (err)
-		return err;
-	c.window = (uint64_t)d->conf.daemon.flow_window_s * d->hz;
-	return xlb_dp_flows_walk(&d->dp, count_one, &c);
+		xlbd_flow_counts_free(fc);
+	return err;
 }
 
 void xlbd_flow_counts_free(struct xlbd_flow_counts *fc)

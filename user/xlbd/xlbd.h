@@ -116,6 +116,10 @@ int xlbd_clock_now(struct xlbd *d, uint64_t *jiffies);
 /* sync.c: make the maps say what d->conf (and health) say. Writes only
  * what differs. Returns 0 or -errno (logged). */
 int xlbd_sync(struct xlbd *d);
+/* Backend ids a sync to NEXT needs at its peak: a VIP's joining backends
+ * get theirs before its leaving ones free theirs (VIPs that go free theirs
+ * first). */
+size_t xlbd_sync_ids_needed(struct xlbd *d, const struct xlb_conf *next);
 int xlbd_sync_config_map(struct xlbd *d);
 struct rt_vip *xlbd_rt_vip(struct xlbd *d, const struct xlb_service *svc);
 struct rt_backend *xlbd_rt_backend(struct rt_vip *v, const struct xlb_ip *ip);
@@ -155,6 +159,9 @@ void xlbd_ctl_close(void);
 int xlbd_ctl_handle(struct xlbd *d, int fd, short revents);
 /* Run one request line; returns the malloc'd response line. */
 char *xlbd_ctl_run(struct xlbd *d, const char *line);
+/* Once a second: close control connections idle for 10 minutes, or whose
+ * answer has not been read for 30 s. */
+void xlbd_ctl_tick(struct xlbd *d);
 
 /* metrics.c */
 struct xlb_metrics *xlbd_metrics_start(struct xlbd *d, const char *listen, char *err, size_t errlen);
@@ -166,6 +173,8 @@ void xlbd_conf_warnings(struct xlbd *d);
 /* main.c: the loop's fd registry */
 typedef int (*xlbd_fd_fn)(struct xlbd *d, int fd, short revents);
 int xlbd_watch(int fd, short events, xlbd_fd_fn fn);
+/* change what FD is watched for (POLLIN, POLLOUT) */
+void xlbd_watch_events(int fd, short events);
 void xlbd_unwatch(int fd);
 
 #endif
