@@ -293,7 +293,7 @@ kv() {
 flows_active() {
 	local ms=$1
 	shift
-	xc --json flows --limit 1000000 | python3 -c '
+	xc --json flows --limit 50000 | python3 -c '
 import json, sys
 want, ms = set(sys.argv[1].split()), int(sys.argv[2])
 def split(s):  # "[ADDR]:PORT" or "ADDR:PORT" -> "ADDR,PORT"
