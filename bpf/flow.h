@@ -79,9 +79,13 @@ static __always_inline bool flow_table_writable(const struct xlb_config *cfg)
 	return true;
 }
 
-/* Write the flow entry; true if it was written. */
+/* Write the flow entry; true if it was written. An entry the flow cannot
+ * do without (MUST: a SYN on a draining slot, or one that overrides an old
+ * entry of its tuple) is written also under overload: without it the
+ * connection's next packet would go elsewhere. Only those SYNs, a share
+ * of a drain's slots, pass the limit; a flood elsewhere writes nothing. */
 static __always_inline bool flow_record(const struct packet *p, const struct choice *c,
-					const struct xlb_config *cfg, __u64 jiffies)
+					const struct xlb_config *cfg, __u64 jiffies, bool must)
 {
 	struct xlb_flow f = {
 		.backend_id = c->id,
@@ -89,7 +93,7 @@ static __always_inline bool flow_record(const struct packet *p, const struct cho
 		.last_seen = jiffies,
 	};
 
-	return flow_table_writable(cfg) &&
+	return (must || flow_table_writable(cfg)) &&
 	       bpf_map_update_elem(&xlb_flows, &p->key, &f, BPF_ANY) == 0;
 }
 
@@ -163,8 +167,10 @@ static __always_inline int ring_decide(struct packet *p, const struct xlb_vip *v
 	act = ring_backend(p, vip, cfg, syn, c, &slot);
 	if (act != CONTINUE)
 		return act;
-	if (!syn || syn_needs_entry(p, slot, c))
-		c->new_flow = flow_record(p, c, cfg, jiffies);
+	if (!syn)
+		c->new_flow = flow_record(p, c, cfg, jiffies, false);
+	else if (syn_needs_entry(p, slot, c))
+		c->new_flow = flow_record(p, c, cfg, jiffies, true);
 	return CONTINUE;
 }
 

@@ -167,7 +167,9 @@ static __always_inline int icmp_error_flow(struct packet *p, void *data, void *d
 
 		if (!icmp4_is_error(icmp[0]))
 			return verdict(XDP_PASS, XLB_R_PASS_ICMP);
-		if ((void *)(q + 1) > data_end || q->version != 4 || q->ihl < 5)
+		/* a non-first fragment quotes payload where the ports would be */
+		if ((void *)(q + 1) > data_end || q->version != 4 || q->ihl < 5 ||
+		    (q->frag_off & bpf_htons(IP_OFFSET)))
 			goto unusable;
 		qhl = q->ihl * 4;
 		ports = (void *)q + (qhl & 60);

@@ -428,8 +428,19 @@ int xlb_dp_backend_set(const struct xlb_dp *dp, uint32_t id, const struct xlb_ba
 	 * flow entry recorded in its old one */
 	next.gen = cur.gen;
 	if (cur.state == XLB_BACKEND_UNUSED && be->state != XLB_BACKEND_UNUSED) {
+		struct xlb_backend unused = next;
+
 		next.gen = cur.gen + 1;
 		err = percpu_zero(dp, dp->backend_stats, id, sizeof(struct xlb_backend_stats));
+		if (err)
+			return err;
+		/* The array entry is rewritten in place: a packet reading it
+		 * meanwhile may see some new bytes and some old. First the new
+		 * gen, still unused, so that no mix of old gen and usable state
+		 * ever shows; then the state. */
+		unused.gen = next.gen;
+		unused.state = XLB_BACKEND_UNUSED;
+		err = ret_errno(bpf_map_update_elem(dp->backends, &id, &unused, BPF_ANY));
 		if (err)
 			return err;
 	}
