@@ -15,8 +15,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_config SEC(".maps");
 
-/* Not preallocated: an update links a new element and frees the old one
- * after an RCU grace period, so a packet never reads a half-written VIP. */
+/* An update links a new element: a packet never reads a half-written
+ * VIP. The old element is freed at once, though (since Linux 6.1, without
+ * preallocation as with it), so a packet still reading it while user space
+ * updates another VIP could read that VIP's value: a window of a
+ * packet's lookup-to-read time spanning two update syscalls (docs/
+ * datapath.md, Known limits). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, XLB_MAX_VIPS);

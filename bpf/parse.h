@@ -224,15 +224,17 @@ static __always_inline int parse_packet(struct xdp_md *ctx, struct packet *p)
 					      : verdict(XDP_PASS, XLB_R_PASS_NOT_VIP);
 		return CONTINUE;
 	case IPPROTO_ICMP:
-		return p->key.family == XLB_FAMILY_V4 ? CONTINUE
-			: verdict(XDP_PASS, XLB_R_PASS_OTHER_PROTO);
+		if (p->key.family == XLB_FAMILY_V4)
+			return CONTINUE;
+		break;
 	case IPPROTO_ICMPV6:
-		return p->key.family == XLB_FAMILY_V6 ? CONTINUE
-			: verdict(XDP_PASS, XLB_R_PASS_OTHER_PROTO);
-	default:
-		return is_vip_addr(p) ? verdict(XDP_DROP, XLB_R_DROP_VIP_PROTO)
-				      : verdict(XDP_PASS, XLB_R_PASS_OTHER_PROTO);
+		if (p->key.family == XLB_FAMILY_V6)
+			return CONTINUE;
+		break;
 	}
+	/* anything else, ICMP of the other family too */
+	return is_vip_addr(p) ? verdict(XDP_DROP, XLB_R_DROP_VIP_PROTO)
+			      : verdict(XDP_PASS, XLB_R_PASS_OTHER_PROTO);
 }
 
 /* An IPv4 packet whose header checksum is wrong (or unreadable)? */

@@ -1236,6 +1236,13 @@ static void test_protocols(int vf)
 	p = build(&s);
 	expect_drop(&p, XLB_R_DROP_VIP_PROTO, -1, 0);
 
+	/* 4: ICMP of the other family is just another protocol */
+	T("v%d %s to VIP address", vf, vf == 4 ? "icmpv6" : "icmp");
+	s = tcp_to(E.client, 0, E.vip, 0, 0, 24);
+	s.proto = vf == 4 ? 58 : 1;
+	p = build(&s);
+	expect_drop(&p, XLB_R_DROP_VIP_PROTO, -1, 0);
+
 	if (vf == 6) {
 		/* 4: "no next header" to a VIP address */
 		T("v6 no-next-header to VIP address");
