@@ -729,6 +729,38 @@ restart_test() {
 }
 restart_test
 
+# What a crash can leave half done, cleaned up by the next xlbd: a backend
+# entry whose VIP is gone (a VIP removal cut short), a VIP address counted
+# with no VIP behind it; and a backend down in the maps only because it was
+# disabled (no probe) must come back when enabled.
+crash_leftovers() {
+	local a="c6 12 00 62 00 00 00 00 00 00 00 00 00 00 00 00" be=${BE4[1]}
+	local key="$a 04 00 00 00" vkey="$a 00 50 06 04"
+
+	xcr backend set "$SVC4" "$be" disabled on
+	is "$XC_RC" 0 "backend set $be disabled on (no probe)"
+	step "kill -9: xlbd killed" xlbd_stop KILL
+	# VIP 198.18.0.98:80/tcp (id 511) with backend 65000, then its VIP
+	# entry alone removed: 'vip del' cut short after the VIP key
+	"$DPCTL" -d "$XLBD_PIN" vip add 198.18.0.98 80 tcp 511 >/dev/null &&
+		"$DPCTL" -d "$XLBD_PIN" backend set 65000 511 198.18.99.9 active >/dev/null &&
+		bpftool map delete pinned "$XLBD_PIN/xlb_vips" key hex $vkey
+	cond "$("$DPCTL" -d "$XLBD_PIN" backend list | grep -c '198\.18\.99\.9') == 1 && $(bpftool map lookup pinned "$XLBD_PIN/xlb_vip_addrs" key hex $key >/dev/null 2>&1 && echo 1 || echo 0) == 1" \
+		"leftovers planted: backend 65000 of no VIP, address 198.18.0.98 counted as a VIP"
+	step "start again after kill -9, over the leftovers" xlbd_start || diag_xlbd
+	cond "$("$DPCTL" -d "$XLBD_PIN" backend list | grep -c '198\.18\.99\.9') == 0 && $(grep -c 'backend id 65000: its VIP 511 is gone; freeing it' "$XLBD_LOG") == 1" \
+		"the backend entry of no VIP is freed (and logged)"
+	is "$(bpftool map lookup pinned "$XLBD_PIN/xlb_vip_addrs" key hex $key >/dev/null 2>&1 && echo counted || echo gone)" \
+		gone "198.18.0.98 is no VIP address any more"
+	xcr backend set "$SVC4" "$be" disabled off
+	is "$XC_RC/$(xc --json backend list "$SVC4" | xq "[b['state'] for b in d if b['address'] == '$be'][0]")" \
+		0/active "disabled off after the restart: $be active again (not held down as sick)"
+	once "$LAB_VIP4" 80 30
+	cond "$(kv "$ONCE_LINE" ok) == 30 && $(kv "$ONCE_LINE" be2) > 0" \
+		"30 connections after the restart, $be among the backends ($ONCE_LINE)"
+}
+crash_leftovers
+
 # ---- kill -9 under steady traffic ----------------------------------------------------------------
 
 loop_start() {

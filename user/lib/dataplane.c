@@ -190,6 +190,49 @@ static int vip_addr_count(const struct xlb_dp *dp, const struct xlb_vip_key *key
 	return ret_errno(bpf_map_update_elem(dp->vip_addrs, &ak, &n, BPF_ANY));
 }
 
+int xlb_dp_vip_addrs_rebuild(const struct xlb_dp *dp)
+{
+	struct xlb_addr_key want[XLB_MAX_VIPS], ak, next;
+	__u32 count[XLB_MAX_VIPS], n_want = 0, n;
+	struct xlb_vip_key vk, vnext;
+	void *prev = NULL;
+	__u32 i;
+
+	while (!bpf_map_get_next_key(dp->vips, prev, &vnext)) {
+		vk = vnext;
+		prev = &vk;
+		addr_key_of(&vk, &ak);
+		for (i = 0; i < n_want && memcmp(&want[i], &ak, sizeof(ak)); i++)
+			;
+		if (i == n_want) {
+			if (n_want == XLB_MAX_VIPS)
+				return -E2BIG;
+			want[n_want] = ak;
+			count[n_want++] = 0;
+		}
+		count[i]++;
+	}
+	/* entries no VIP stands behind go; then every count as it should be */
+	prev = NULL;
+	while (!bpf_map_get_next_key(dp->vip_addrs, prev, &next)) {
+		ak = next;
+		for (i = 0; i < n_want && memcmp(&want[i], &ak, sizeof(ak)); i++)
+			;
+		if (i == n_want) {
+			if (bpf_map_delete_elem(dp->vip_addrs, &ak) && errno != ENOENT)
+				return -errno;
+			prev = NULL;		/* the walk starts over without it */
+			continue;
+		}
+		prev = &ak;
+	}
+	for (i = 0; i < n_want; i++)
+		if (bpf_map_lookup_elem(dp->vip_addrs, &want[i], &n) || n != count[i])
+			if (bpf_map_update_elem(dp->vip_addrs, &want[i], &count[i], BPF_ANY))
+				return -errno;
+	return 0;
+}
+
 int xlb_dp_vip_get(const struct xlb_dp *dp, const struct xlb_vip_key *key,
 		   struct xlb_vip *vip)
 {
@@ -279,6 +322,11 @@ int xlb_dp_vip_del(const struct xlb_dp *dp, const struct xlb_vip_key *key)
 	err = xlb_dp_vip_get(dp, key, &cur);
 	if (err)
 		return err;
+	/* its backends first: if this is cut short, the VIP is still there
+	 * to be removed again, and no backend is left without a VIP */
+	err = backends_free_vip(dp, cur.vip_id);
+	if (err)
+		return err;
 	if (bpf_map_delete_elem(dp->vips, key))
 		return -errno;
 	{
@@ -289,9 +337,6 @@ int xlb_dp_vip_del(const struct xlb_dp *dp, const struct xlb_vip_key *key)
 			for (ring = 0; ring < 2; ring++)
 				bpf_map_delete_elem(dp->rings, &rings[ring]);
 	}
-	err = backends_free_vip(dp, cur.vip_id);
-	if (err)
-		return err;
 	return vip_addr_count(dp, key, -1);
 }
 

@@ -60,6 +60,9 @@ int xlb_dp_vip_get(const struct xlb_dp *dp, const struct xlb_vip_key *key,
 /* Remove a VIP, its rings, its backends (marked UNUSED: their flow
  * entries stop being honoured at once) and its address count. */
 int xlb_dp_vip_del(const struct xlb_dp *dp, const struct xlb_vip_key *key);
+/* Make xlb_vip_addrs count exactly the VIPs of xlb_vips per address (after
+ * a crash between the two, say). 0 or -errno. */
+int xlb_dp_vip_addrs_rebuild(const struct xlb_dp *dp);
 
 /* Install SLOTS (M entries) as the VIP's ring, atomically: build a new inner
  * map in the VIP's spare ring id, then switch the VIP to it. The previous

@@ -140,6 +140,23 @@ void xlbd_health_sync(struct xlbd *d)
 	}
 }
 
+void xlbd_health_forget_unprobed(struct xlbd *d)
+{
+	for (size_t i = 0; i < d->conf.n_vips; i++) {
+		const struct xlb_vip_cfg *vc = &d->conf.vips[i];
+		struct rt_vip *rv = xlbd_rt_vip(d, &vc->svc);
+
+		for (size_t j = 0; rv && j < vc->n_backends; j++) {
+			struct rt_backend *rb = xlbd_rt_backend(rv, &vc->backends[j].addr);
+			struct xlb_probe_cfg pc;
+
+			xlb_probe_effective(vc, &vc->backends[j], &pc);
+			if (rb && rb->health == XLBD_HEALTH_DOWN && pc.type == XLB_PROBE_NONE)
+				rb->health = XLBD_HEALTH_UNKNOWN;
+		}
+	}
+}
+
 /* The probe's view of a backend, for show and metrics; NULL if none. */
 const struct xlb_probe_status *xlbd_health_status(struct xlbd *d, uint32_t id)
 {

@@ -124,6 +124,7 @@ static void resolve_gateway(struct xlbd *d)
 		snprintf(d->gw_desc, sizeof(d->gw_desc), "%s", msg[0] ? msg : "no backends");
 		if (d->gw_known) {
 			d->gw_known = false;
+			d->gw_lost = true;
 			xlbd_sync_config_map(d);
 		}
 		return;

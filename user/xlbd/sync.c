@@ -179,6 +179,7 @@ static int load_ids(struct xlbd *d)
 	struct xlb_backend be;
 	void *prev = NULL;
 	struct xlb_vip vip;
+	int err;
 
 	while (!bpf_map_get_next_key(d->dp.vips, prev, &next)) {
 		struct xlb_service svc = {};
@@ -193,25 +194,40 @@ static int load_ids(struct xlbd *d)
 		if (!rt_vip_add(d, &svc, vip.vip_id))
 			return -ENOMEM;
 	}
+	err = xlb_dp_vip_addrs_rebuild(&d->dp);
+	if (err)
+		log_err("recounting the VIP addresses: %s", strerror(-err));
 	for (uint32_t id = 0; id < XLB_MAX_BACKENDS; id++) {
 		struct rt_backend *rb;
+		size_t owner = d->n_vips;
 		struct xlb_ip ip;
 
 		if (xlb_dp_backend_get(&d->dp, id, &be) || be.state == XLB_BACKEND_UNUSED)
 			continue;
-		for (size_t i = 0; i < d->n_vips; i++) {
-			if (d->vips[i].vip_id != be.vip_id)
-				continue;
-			from_bpf_addr(be.addr, be.family, &ip);
-			rb = rt_backend_add(d, &d->vips[i], &ip, id);
-			if (!rb)
-				return -ENOMEM;
-			rb->state = be.state;
-			/* a backend the last xlbd had down stays down until its
-			 * probe says otherwise; the others keep their traffic */
-			rb->health = be.state == XLB_BACKEND_DOWN ? XLBD_HEALTH_DOWN
-								  : XLBD_HEALTH_UNKNOWN;
+		for (size_t i = 0; i < d->n_vips; i++)
+			if (d->vips[i].vip_id == be.vip_id)
+				owner = i;
+		if (owner == d->n_vips) {
+			/* left over by a VIP removal cut short (a crash between the
+			 * VIP and its backends): free it, so that its id is reused
+			 * under a new gen and no old flow entry matches it */
+			struct xlb_backend unused = be;
+
+			unused.state = XLB_BACKEND_UNUSED;
+			log_notice("backend id %u: its VIP %u is gone; freeing it", id, be.vip_id);
+			if (xlb_dp_backend_set(&d->dp, id, &unused))
+				id_mark(d, id, true);	/* not reusable, then */
+			continue;
 		}
+		from_bpf_addr(be.addr, be.family, &ip);
+		rb = rt_backend_add(d, &d->vips[owner], &ip, id);
+		if (!rb)
+			return -ENOMEM;
+		rb->state = be.state;
+		/* a probed backend the last xlbd had down stays down until its
+		 * probe says otherwise (xlbd_health_sync forgets this for those
+		 * without a probe); the others keep their traffic */
+		rb->health = be.state == XLB_BACKEND_DOWN ? XLBD_HEALTH_DOWN : XLBD_HEALTH_UNKNOWN;
 	}
 	return 0;
 }
@@ -256,7 +272,23 @@ int xlbd_sync_config_map(struct xlbd *d)
 	int err;
 
 	build_config(d, &want);
-	if (!xlb_dp_config_get(&d->dp, &have) && !memcmp(&want, &have, sizeof(want)))
+	err = xlb_dp_config_get(&d->dp, &have);
+	/* Not resolved yet since this xlbd started: the next hop the last
+	 * xlbd wrote keeps traffic going (a restart must not stop it); only a
+	 * next hop lost while running stops VIP traffic. */
+	if (!err && d->conf.dataplane.gateway_auto && !d->gw_known && !d->gw_lost &&
+	    memcmp(have.gw_mac, want.gw_mac, 6)) {
+		static bool said;
+
+		memcpy(want.gw_mac, have.gw_mac, 6);
+		if (!said)
+			log_notice("gateway: not resolved yet; keeping the next hop already in "
+				   "the data plane (%02x:%02x:%02x:%02x:%02x:%02x) meanwhile",
+				   have.gw_mac[0], have.gw_mac[1], have.gw_mac[2], have.gw_mac[3],
+				   have.gw_mac[4], have.gw_mac[5]);
+		said = true;
+	}
+	if (!err && !memcmp(&want, &have, sizeof(want)))
 		return 0;
 	err = xlb_dp_config_set(&d->dp, &want);
 	if (err)
@@ -697,6 +729,7 @@ int xlbd_sync(struct xlbd *d)
 	err = vips_remove_unseen(d);
 	if (err)
 		first = err;
+	xlbd_health_forget_unprobed(d);
 	/* join, swap every changed ring at once, leave: per VIP, no packet is
 	 * sent to a backend the maps do not describe */
 	for (size_t i = 0; i < d->conf.n_vips; i++) {

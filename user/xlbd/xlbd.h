@@ -93,6 +93,7 @@ struct xlbd {
 	struct xlb_gw	*gw;
 	uint8_t		gw_mac[6];
 	bool		gw_known;
+	bool		gw_lost;	/* known once, then not: VIP traffic waits */
 	char		gw_desc[256];
 
 	/* clock of the flow table */
@@ -143,6 +144,9 @@ struct xlb_probe_status;
 int xlbd_health_open(struct xlbd *d);
 void xlbd_health_close(struct xlbd *d);
 void xlbd_health_sync(struct xlbd *d);
+/* Health is what a probe says: a backend without one is not down (after a
+ * restart that found it down in the maps, or once its probe is removed). */
+void xlbd_health_forget_unprobed(struct xlbd *d);
 const struct xlb_probe_status *xlbd_health_status(struct xlbd *d, uint32_t id);
 
 /* state.c */
