@@ -14,19 +14,29 @@ struct choice {
 	bool	new_flow;		/* decided by the ring, not the table */
 };
 
+/* The kernel's own record of a map, read through BTF (CO-RE): a ring's
+ * size is its array's max_entries. */
+struct bpf_map___xlb {
+	__u32 max_entries;
+} __attribute__((preserve_access_index));
+
+/* The VIP's ring slot for HASH. The ring is one inner array that user space
+ * replaces whole (one pointer swap in xlb_rings); its size comes from the
+ * same array, so a packet never pairs a ring with another ring's size. */
 static __always_inline struct xlb_ring_slot *ring_slot(const struct xlb_vip *vip,
 							__u32 hash)
 {
 	__u32 ring_id = vip->ring_id;
-	__u32 idx;
+	__u32 idx, size;
 	void *ring;
 
-	if (!vip->ring_size)
-		return NULL;
 	ring = bpf_map_lookup_elem(&xlb_rings, &ring_id);
 	if (!ring)
 		return NULL;
-	idx = hash % vip->ring_size;
+	size = ((struct bpf_map___xlb *)ring)->max_entries;
+	if (!size)
+		return NULL;
+	idx = hash % size;
 	return bpf_map_lookup_elem(ring, &idx);
 }
 

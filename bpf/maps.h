@@ -20,7 +20,7 @@ struct {
  * preallocation as with it), so a packet still reading it while user space
  * updates another VIP could read that VIP's value: a window of a
  * packet's lookup-to-read time spanning two update syscalls (docs/
- * datapath.md, Known limits). */
+ * datapath.md, Known limits). Ring changes do not update this map. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, XLB_MAX_VIPS);

@@ -15,7 +15,7 @@
 /* ---- limits and defaults --------------------------------------------- */
 
 #define XLB_MAX_VIPS		512
-#define XLB_MAX_RINGS		(2 * XLB_MAX_VIPS)	/* double buffer per VIP */
+#define XLB_MAX_RINGS		(2 * XLB_MAX_VIPS)	/* VIP v: 2v (2v + 1 spare) */
 #define XLB_MAX_BACKENDS	65536		/* (VIP, backend) pairs */
 /* Flow table capacity: 1M concurrent flows plus half again, so the LRU
  * never has to evict a live flow at 1M, and the kernel's bucket count
@@ -93,8 +93,9 @@ enum xlb_vip_flags {
 
 struct xlb_vip {
 	__u32	vip_id;			/* index into xlb_vip_stats */
-	__u32	ring_id;		/* index into xlb_rings: the live ring */
-	__u32	ring_size;		/* M, entries in that ring */
+	__u32	ring_id;		/* index into xlb_rings: the ring, whose
+					 * size is its array's max_entries */
+	__u32	reserved;		/* 0 */
 	__u16	mss;			/* SYN MSS clamp; 0 = from config mtu */
 	__u16	flags;			/* enum xlb_vip_flags */
 };

@@ -530,14 +530,19 @@ static int cmd_vip_list(int argc, char **argv)
 	if (dp_open("vip list", &dp))
 		return EXIT_FAIL;
 	n = vips_read("vip list", &dp, e);
-	xlb_dp_close(&dp);
-	if (n < 0)
+	if (n < 0) {
+		xlb_dp_close(&dp);
 		return EXIT_FAIL;
+	}
 	for (int i = 0; i < n; i++) {
+		uint32_t m = 0;
+
+		xlb_dp_ring_size(&dp, &e[i].vip, &m);
 		printf("vip %s id %u ring %u size %u mss %u%s\n", vip_str(&e[i].key, s, sizeof(s)),
-		       e[i].vip.vip_id, e[i].vip.ring_id, e[i].vip.ring_size, e[i].vip.mss,
+		       e[i].vip.vip_id, e[i].vip.ring_id, m, e[i].vip.mss,
 		       e[i].vip.flags & XLB_VIP_F_HASH_SRC_ONLY ? " src-hash" : "");
 	}
+	xlb_dp_close(&dp);
 	return EXIT_OK;
 }
 

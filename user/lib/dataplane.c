@@ -251,14 +251,14 @@ int xlb_dp_vip_set(const struct xlb_dp *dp, const struct xlb_vip_key *key,
 		if (cur.vip_id != vip->vip_id)
 			return -EEXIST;
 		next.ring_id = cur.ring_id;
-		next.ring_size = cur.ring_size;
+		next.reserved = 0;
 		return ret_errno(bpf_map_update_elem(dp->vips, key, &next, BPF_EXIST));
 	}
 	if (errno != ENOENT)
 		return -errno;
 
 	next.ring_id = 2 * vip->vip_id;
-	next.ring_size = 0;
+	next.reserved = 0;
 	err = percpu_zero(dp, dp->vip_stats, vip->vip_id, sizeof(struct xlb_vip_stats));
 	if (err)
 		return err;
@@ -367,53 +367,45 @@ static int ring_create(const struct xlb_ring_slot *slots, uint32_t m)
 
 int xlb_dp_rings_install(const struct xlb_dp *dp, const struct xlb_ring_update *u, size_t n)
 {
-	__u32 *spare = calloc(n ?: 1, sizeof(*spare));
+	__u32 *slot = calloc(n ?: 1, sizeof(*slot));
 	int *fds = calloc(n ?: 1, sizeof(*fds));
-	struct xlb_vip *cur = calloc(n ?: 1, sizeof(*cur));
 	__u32 count = n;
 	size_t made = 0, i;
 	int err = 0;
 
-	if (!spare || !fds || !cur) {
+	if (!slot || !fds) {
 		err = -ENOMEM;
 		goto out;
 	}
 	for (i = 0; i < n && !err; i++) {
+		struct xlb_vip cur;
+
 		if (u[i].m == 0 || u[i].m > XLB_RING_SIZE_MAX) {
 			err = -EINVAL;
 			break;
 		}
-		err = xlb_dp_vip_get(dp, &u[i].key, &cur[i]);
+		err = xlb_dp_vip_get(dp, &u[i].key, &cur);
 		if (err)
 			break;
-		/* the slot the VIP is not using; a fresh VIP's first ring takes
-		 * its first slot */
-		spare[i] = cur[i].ring_size ? (cur[i].ring_id ^ 1) : cur[i].ring_id;
+		slot[i] = cur.ring_id;
 		fds[i] = ring_create(u[i].slots, u[i].m);
 		if (fds[i] < 0)
 			err = fds[i];
 		else
 			made++;
 	}
-	/* one batch: one grace period for every new ring */
+	/* The switch: each VIP's ring is replaced whole, one pointer in the
+	 * outer map, and carries its own size; the VIP's entry is not touched.
+	 * One batch: one grace period for every ring. */
 	if (!err && n)
-		err = ret_errno(bpf_map_update_batch(dp->rings, spare, fds, &count, NULL));
+		err = ret_errno(bpf_map_update_batch(dp->rings, slot, fds, &count, NULL));
 	if (!err && count != n)
 		err = -EIO;
-	/* the switch: each VIP's ring id and size change in one element update */
-	for (i = 0; i < n && !err; i++) {
-		struct xlb_vip next = cur[i];
-
-		next.ring_id = spare[i];
-		next.ring_size = u[i].m;
-		err = ret_errno(bpf_map_update_elem(dp->vips, &u[i].key, &next, BPF_EXIST));
-	}
 out:
 	for (i = 0; i < made; i++)
 		close(fds[i]);		/* the outer map holds what it took */
-	free(spare);
+	free(slot);
 	free(fds);
-	free(cur);
 	return err;
 }
 
@@ -425,37 +417,69 @@ int xlb_dp_ring_install(const struct xlb_dp *dp, const struct xlb_vip_key *key,
 	return xlb_dp_rings_install(dp, &u, 1);
 }
 
+/* The inner ring array at RING_ID: its fd (to close) and size, or -ENOENT. */
+static int ring_open(const struct xlb_dp *dp, __u32 ring_id, __u32 *size)
+{
+	struct bpf_map_info info = {};
+	__u32 inner_id, len = sizeof(info);
+	int fd;
+
+	if (bpf_map_lookup_elem(dp->rings, &ring_id, &inner_id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		close(fd);
+		return -errno;
+	}
+	*size = info.max_entries;
+	return fd;
+}
+
+int xlb_dp_ring_size(const struct xlb_dp *dp, const struct xlb_vip *vip, uint32_t *m)
+{
+	int fd = ring_open(dp, vip->ring_id, m);
+
+	if (fd == -ENOENT) {
+		*m = 0;
+		return 0;
+	}
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
 int xlb_dp_ring_read(const struct xlb_dp *dp, const struct xlb_vip_key *key,
 		     struct xlb_ring_slot *slots, uint32_t *m)
 {
 	struct xlb_vip vip;
-	__u32 inner_id, i;
+	__u32 size, i;
 	void *mem;
 	int fd, err;
 
 	err = xlb_dp_vip_get(dp, key, &vip);
 	if (err)
 		return err;
-	if (!vip.ring_size)
-		return -ENOENT;
-	if (vip.ring_size > *m)
-		return -ENOSPC;
-	if (bpf_map_lookup_elem(dp->rings, &vip.ring_id, &inner_id))
-		return -errno;
-	fd = bpf_map_get_fd_by_id(inner_id);
+	fd = ring_open(dp, vip.ring_id, &size);
 	if (fd < 0)
-		return -errno;
-	mem = mmap(NULL, (size_t)vip.ring_size * sizeof(*slots), PROT_READ, MAP_SHARED, fd, 0);
+		return fd;
+	if (size > *m) {
+		close(fd);
+		return -ENOSPC;
+	}
+	mem = mmap(NULL, (size_t)size * sizeof(*slots), PROT_READ, MAP_SHARED, fd, 0);
 	if (mem != MAP_FAILED) {
-		memcpy(slots, mem, (size_t)vip.ring_size * sizeof(*slots));
-		munmap(mem, (size_t)vip.ring_size * sizeof(*slots));
+		memcpy(slots, mem, (size_t)size * sizeof(*slots));
+		munmap(mem, (size_t)size * sizeof(*slots));
 	} else {
 		/* a ring made before rings were mmapable */
-		for (i = 0; i < vip.ring_size && !err; i++)
+		for (i = 0; i < size && !err; i++)
 			err = ret_errno(bpf_map_lookup_elem(fd, &i, &slots[i]));
 	}
 	close(fd);
-	*m = vip.ring_size;
+	*m = size;
 	return err;
 }
 

@@ -65,22 +65,25 @@ int xlb_dp_vip_del(const struct xlb_dp *dp, const struct xlb_vip_key *key);
 int xlb_dp_vip_addrs_rebuild(const struct xlb_dp *dp);
 
 /* Install SLOTS (M entries) as the VIP's ring, atomically: build a new inner
- * map in the VIP's spare ring id, then switch the VIP to it. The previous
- * ring stays in its slot until the next install replaces it. */
+ * array of M entries and put it in the VIP's place in xlb_rings in one
+ * update; the old array goes when no packet can be reading it. */
 int xlb_dp_ring_install(const struct xlb_dp *dp, const struct xlb_vip_key *key,
 			const struct xlb_ring_slot *slots, uint32_t m);
 
 /* The same for N VIPs at once. Every update of a map of maps waits for an
- * RCU grace period (milliseconds); this pays one for all N. Each VIP still
- * switches in one update. Returns 0 or -errno (then no VIP has switched,
- * unless the error is in the switches themselves: those done stay done). */
+ * RCU grace period (milliseconds); this pays one for all N. Returns 0 or
+ * -errno (then no VIP has switched, unless the batch update itself failed
+ * part way: those done stay done). */
 struct xlb_ring_update {
 	struct xlb_vip_key key;
 	const struct xlb_ring_slot *slots;
 	uint32_t m;
 };
 int xlb_dp_rings_install(const struct xlb_dp *dp, const struct xlb_ring_update *u, size_t n);
-/* Read the live ring of a VIP into SLOTS (room for *m entries; *m is set). */
+/* The size of VIP's live ring in *M, 0 if it has none. 0 or -errno. */
+int xlb_dp_ring_size(const struct xlb_dp *dp, const struct xlb_vip *vip, uint32_t *m);
+/* Read the live ring of a VIP into SLOTS (room for *m entries; *m is set);
+ * -ENOENT if it has none. */
 int xlb_dp_ring_read(const struct xlb_dp *dp, const struct xlb_vip_key *key,
 		     struct xlb_ring_slot *slots, uint32_t *m);
 

@@ -565,7 +565,7 @@ static int vip_join(struct xlbd *d, const struct xlb_vip_cfg *vc, struct pending
 	char name[80], addr[64];
 	struct xlb_vip_key key;
 	struct xlb_vip have;
-	uint32_t id;
+	uint32_t id, ring_m = 0;
 	int err;
 
 	xlb_service_str(&vc->svc, name, sizeof(name));
@@ -587,10 +587,10 @@ static int vip_join(struct xlbd *d, const struct xlb_vip_cfg *vc, struct pending
 			log_err("VIP %s: writing it: %s", name, strerror(-err));
 			return err;
 		}
-		if (xlb_dp_vip_get(&d->dp, &key, &have))
-			have.ring_size = 0;
 	}
-	set_hold(vc, rv, have.ring_size != 0, name);
+	if (!xlb_dp_vip_get(&d->dp, &key, &have))
+		xlb_dp_ring_size(&d->dp, &have, &ring_m);
+	set_hold(vc, rv, ring_m != 0, name);
 
 	/* joining and changing backends, before the ring names them */
 	for (size_t i = 0; i < rv->n_bes; i++)
