@@ -12,11 +12,13 @@
  * The process is pinned to one CPU: rate limits are per CPU.
  */
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -2706,6 +2708,56 @@ static void test_no_config(int vf, int bf)
 	expect_drop_x(&p, XLB_R_DROP_NO_CONFIG, VIP_UDP_ID, late, true);
 }
 
+/* Pinned maps of another layout (another build's) are refused, not read as
+ * ours: the maps of this object pinned in a scratch bpffs directory open;
+ * with xlb_backends replaced by a map of another value size they do not. */
+static void test_pinned_layout(void)
+{
+	static const char *const names[] = { XLB_MAP_CONFIG, XLB_MAP_VIPS, XLB_MAP_VIP_ADDRS,
+		XLB_MAP_RINGS, XLB_MAP_BACKENDS, XLB_MAP_FLOWS, XLB_MAP_REASONS,
+		XLB_MAP_VIP_STATS, XLB_MAP_BACKEND_STATS, XLB_MAP_SYN_SRC, XLB_MAP_CPU_STATE };
+	char dir[64], path[PATH_MAX];
+	struct xlb_dp other;
+	size_t i;
+	int fd, err;
+
+	snprintf(dir, sizeof(dir), "/sys/fs/bpf/xlb-test-layout-%d", (int)getpid());
+	if (mkdir(dir, 0700)) {
+		skip("pinned layout: cannot create %s: %s", dir, strerror(errno));
+		return;
+	}
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(skel->obj, names[i]);
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (!m || bpf_obj_pin(bpf_map__fd(m), path))
+			bail_out("pinning %s: %s", path, strerror(errno));
+	}
+	err = xlb_dp_open_pinned(&other, dir);
+	ok(err == 0, "pinned layout: this build's maps open (%s)", strerror(-err));
+	if (!err)
+		xlb_dp_close(&other);
+
+	snprintf(path, sizeof(path), "%s/%s", dir, XLB_MAP_BACKENDS);
+	unlink(path);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, XLB_MAP_BACKENDS, sizeof(__u32),
+			    sizeof(struct xlb_backend) + 8, XLB_MAX_BACKENDS, NULL);
+	if (fd < 0 || bpf_obj_pin(fd, path))
+		bail_out("pinning a foreign %s: %s", path, strerror(errno));
+	close(fd);
+	err = xlb_dp_open_pinned(&other, dir);
+	ok(err == -EPROTO, "pinned layout: a map of another value size is refused (%s)",
+	   strerror(-err));
+	if (!err)
+		xlb_dp_close(&other);
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 int main(void)
 {
 	static const int fam[2] = { 4, 6 };
@@ -2744,6 +2796,7 @@ int main(void)
 	test_src_prefix(6, 6, 64);
 	test_src_prefix(6, 6, 112);
 	test_src_prefix(6, 4, 20);
+	test_pinned_layout();
 
 	reset();
 	xlb_bpf__destroy(skel);

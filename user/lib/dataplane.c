@@ -13,24 +13,32 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+/* Each map by its name, with the layout this build reads and writes it
+ * with (include/xlb.h): maps of another layout (an older or newer build's
+ * pins) are refused, never read as if they were ours. */
 struct map_slot {
 	const char *name;
 	size_t offset;
+	__u32 type, key_size, value_size;
 };
 
-#define SLOT(field, pin) { pin, offsetof(struct xlb_dp, field) }
+#define SLOT(field, pin, t, k, v) { pin, offsetof(struct xlb_dp, field), t, sizeof(k), sizeof(v) }
 static const struct map_slot map_slots[] = {
-	SLOT(config, XLB_MAP_CONFIG),
-	SLOT(vips, XLB_MAP_VIPS),
-	SLOT(vip_addrs, XLB_MAP_VIP_ADDRS),
-	SLOT(rings, XLB_MAP_RINGS),
-	SLOT(backends, XLB_MAP_BACKENDS),
-	SLOT(flows, XLB_MAP_FLOWS),
-	SLOT(reasons, XLB_MAP_REASONS),
-	SLOT(vip_stats, XLB_MAP_VIP_STATS),
-	SLOT(backend_stats, XLB_MAP_BACKEND_STATS),
-	SLOT(syn_src, XLB_MAP_SYN_SRC),
-	SLOT(cpu_state, XLB_MAP_CPU_STATE),
+	SLOT(config, XLB_MAP_CONFIG, BPF_MAP_TYPE_ARRAY, __u32, struct xlb_config),
+	SLOT(vips, XLB_MAP_VIPS, BPF_MAP_TYPE_HASH, struct xlb_vip_key, struct xlb_vip),
+	SLOT(vip_addrs, XLB_MAP_VIP_ADDRS, BPF_MAP_TYPE_HASH, struct xlb_addr_key, __u32),
+	SLOT(rings, XLB_MAP_RINGS, BPF_MAP_TYPE_ARRAY_OF_MAPS, __u32, __u32),
+	SLOT(backends, XLB_MAP_BACKENDS, BPF_MAP_TYPE_ARRAY, __u32, struct xlb_backend),
+	SLOT(flows, XLB_MAP_FLOWS, BPF_MAP_TYPE_LRU_HASH, struct xlb_flow_key, struct xlb_flow),
+	SLOT(reasons, XLB_MAP_REASONS, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, __u64),
+	SLOT(vip_stats, XLB_MAP_VIP_STATS, BPF_MAP_TYPE_PERCPU_ARRAY, __u32,
+	     struct xlb_vip_stats),
+	SLOT(backend_stats, XLB_MAP_BACKEND_STATS, BPF_MAP_TYPE_PERCPU_ARRAY, __u32,
+	     struct xlb_backend_stats),
+	SLOT(syn_src, XLB_MAP_SYN_SRC, BPF_MAP_TYPE_LRU_HASH, struct xlb_addr_key,
+	     struct xlb_syn_bucket),
+	SLOT(cpu_state, XLB_MAP_CPU_STATE, BPF_MAP_TYPE_PERCPU_ARRAY, __u32,
+	     struct xlb_cpu_state),
 };
 #undef SLOT
 
@@ -39,6 +47,31 @@ static const struct map_slot map_slots[] = {
 static int *slot_fd(struct xlb_dp *dp, size_t i)
 {
 	return (int *)((char *)dp + map_slots[i].offset);
+}
+
+/* -EPROTO if FD is not a map of slot I's type and layout. */
+static int layout_check(int fd, size_t i)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	if (info.type != map_slots[i].type || info.key_size != map_slots[i].key_size ||
+	    info.value_size != map_slots[i].value_size)
+		return -EPROTO;
+	return 0;
+}
+
+static int layouts_check(struct xlb_dp *dp)
+{
+	for (size_t i = 0; i < N_SLOTS; i++) {
+		int err = layout_check(*slot_fd(dp, i), i);
+
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 static int init_cpus(struct xlb_dp *dp)
@@ -98,7 +131,7 @@ int xlb_dp_from_prog(struct xlb_dp *dp, int prog_fd)
 			xlb_dp_close(dp);
 			return -ENOENT;
 		}
-	err = init_cpus(dp);
+	err = layouts_check(dp) ?: init_cpus(dp);
 	if (err)
 		xlb_dp_close(dp);
 	return err;
@@ -120,7 +153,7 @@ int xlb_dp_open_pinned(struct xlb_dp *dp, const char *dir)
 			return err;
 		}
 	}
-	err = init_cpus(dp);
+	err = layouts_check(dp) ?: init_cpus(dp);
 	if (err)
 		xlb_dp_close(dp);
 	return err;

@@ -45,6 +45,8 @@ int xlb_dp_from_prog(struct xlb_dp *dp, int prog_fd);
  * Fails with -ENOENT naming nothing if any map is missing; on failure no
  * fd is left open. */
 int xlb_dp_open_pinned(struct xlb_dp *dp, const char *dir);
+/* Both refuse maps whose type, key or value size is not this build's
+ * (-EPROTO): another build's maps are never read as ours. */
 void xlb_dp_close(struct xlb_dp *dp);
 
 int xlb_dp_config_get(const struct xlb_dp *dp, struct xlb_config *cfg);

@@ -236,9 +236,15 @@ static int adopt(struct xlbd *d, __u32 id)
 	if (fd < 0)
 		return -errno;
 	err = xlb_dp_from_prog(&d->dp, fd);
-	if (err) {
+	if (err == -EPROTO)
+		log_err("program %u's maps have another layout than this build's (an older or "
+			"newer xlb): nothing was touched; run the matching xlbd, or detach the "
+			"program and remove the pins in %s (this drops the flow table) and start "
+			"again", id, d->conf.daemon.pin_dir);
+	else if (err)
 		log_err("program %u is called %s but its maps are not xlb's: %s", id, PROG_NAME,
 			strerror(-err));
+	if (err) {
 		close(fd);
 		return err;
 	}
