@@ -268,7 +268,11 @@ static int adopt(struct xlbd *d, __u32 id)
 		bpf_object__close(obj);
 		return 0;
 	}
-	for (size_t i = 0; i < d->conf.daemon.n_interfaces; i++) {
+	int done[XLB_MAX_INTERFACES];
+	__u32 flags[XLB_MAX_INTERFACES];
+	size_t n_done = 0;
+
+	for (size_t i = 0; i < d->conf.daemon.n_interfaces && n_done < XLB_MAX_INTERFACES; i++) {
 		const char *ifname = d->conf.daemon.interfaces[i];
 		LIBBPF_OPTS(bpf_xdp_attach_opts, xo, .old_prog_fd = fd);
 		int ifindex = if_nametoindex(ifname);
@@ -276,14 +280,24 @@ static int adopt(struct xlbd *d, __u32 id)
 
 		if (!ifindex || attached_prog_id(ifindex, &generic) != id)
 			continue;
-		err = bpf_xdp_attach(ifindex, new_fd, XDP_FLAGS_REPLACE |
-				     (generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE), &xo);
+		flags[n_done] = XDP_FLAGS_REPLACE | (generic ? XDP_FLAGS_SKB_MODE
+							     : XDP_FLAGS_DRV_MODE);
+		err = bpf_xdp_attach(ifindex, new_fd, flags[n_done], &xo);
 		if (err) {
 			log_err("%s: replacing XDP program %u with the new build: %s; the old one "
-				"keeps running", ifname, id, strerror(-err));
+				"keeps running everywhere", ifname, id, strerror(-err));
+			/* one build on every interface: back where it was upgraded */
+			while (n_done--) {
+				LIBBPF_OPTS(bpf_xdp_attach_opts, back, .old_prog_fd = new_fd);
+
+				if (bpf_xdp_attach(done[n_done], fd, flags[n_done], &back))
+					log_err("interface %d: putting XDP program %u back failed; "
+						"it runs the new build", done[n_done], id);
+			}
 			bpf_object__close(obj);
 			return 0;
 		}
+		done[n_done++] = ifindex;
 		log_notice("%s: XDP program upgraded in place (same maps, no packet lost)", ifname);
 	}
 	close(fd);
