@@ -33,9 +33,7 @@ static __always_inline struct xlb_ring_slot *ring_slot(const struct xlb_vip *vip
 	ring = bpf_map_lookup_elem(&xlb_rings, &ring_id);
 	if (!ring)
 		return NULL;
-	size = ((struct bpf_map___xlb *)ring)->max_entries;
-	if (!size)
-		return NULL;
+	size = ((struct bpf_map___xlb *)ring)->max_entries;	/* never 0 */
 	idx = hash % size;
 	return bpf_map_lookup_elem(ring, &idx);
 }

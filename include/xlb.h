@@ -15,7 +15,7 @@
 /* ---- limits and defaults --------------------------------------------- */
 
 #define XLB_MAX_VIPS		512
-#define XLB_MAX_RINGS		(2 * XLB_MAX_VIPS)	/* VIP v: 2v (2v + 1 spare) */
+#define XLB_MAX_RINGS		(2 * XLB_MAX_VIPS)	/* VIP v: 2v (2v + 1: older builds) */
 #define XLB_MAX_BACKENDS	65536		/* (VIP, backend) pairs */
 /* Flow table capacity: 1M concurrent flows plus half again, so the LRU
  * never has to evict a live flow at 1M, and the kernel's bucket count

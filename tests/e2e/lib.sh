@@ -264,3 +264,21 @@ EOF
 			-out "$dir/be$i.pem" 2>/dev/null || return 1
 	done
 }
+
+# xq EXPR: evaluate the Python expression EXPR on the JSON document on
+# stdin (as d); prints scalars as they are, lists and objects as JSON.
+xq() {
+	python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+v = eval(sys.argv[1])
+print(json.dumps(v) if isinstance(v, (dict, list)) else ("true" if v is True else "false" if v is False else v))
+' "$1"
+}
+
+# kv LINE KEY: the number of KEY=N in LINE (0 if absent)
+kv() {
+	local v
+	v=$(grep -oE "(^| )$2=[0-9]+" <<<"$1" | tail -1 | cut -d= -f2)
+	echo "${v:-0}"
+}

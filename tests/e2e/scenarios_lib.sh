@@ -217,16 +217,6 @@ xc() {
 	"$XLBCTL_BIN" -s "$LAB_XLBD_SOCK" "$@"
 }
 
-# xq EXPR: EXPR (Python, the JSON document on stdin as d)
-xq() {
-	python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-v = eval(sys.argv[1])
-print(json.dumps(v) if isinstance(v, (dict, list)) else ("true" if v is True else "false" if v is False else v))
-' "$1"
-}
-
 # wait_healthy SECONDS: until every probed backend is up; prints those not
 wait_healthy() {
 	local i out=''
@@ -279,13 +269,6 @@ be_nstat() {
 # link_drops NODE DEV rx|tx: the dropped counter of DEV in NODE's namespace
 link_drops() {
 	ip -n "$LAB_PREFIX-$1" -s -j link show dev "$2" | xq "d[0]['stats64']['$3']['dropped']"
-}
-
-# kv LINE KEY: the number of KEY=N in LINE (0 if absent)
-kv() {
-	local v
-	v=$(grep -oE "(^| )$2=[0-9]+" <<<"$1" | tail -1 | cut -d= -f2)
-	echo "${v:-0}"
 }
 
 # flows_active MS CONN...: how many of the connections 'xlbctl flows' lists

@@ -87,17 +87,6 @@ xc() {
 	"$XLBCTL" -s "$XLBD_SOCK" "$@"
 }
 
-# xq EXPR: evaluate the Python expression EXPR on the JSON document on
-# stdin (as d); prints scalars as they are, lists and objects as JSON.
-xq() {
-	python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-v = eval(sys.argv[1])
-print(json.dumps(v) if isinstance(v, (dict, list)) else ("true" if v is True else "false" if v is False else v))
-' "$1"
-}
-
 # xlbd_start [ARGS...]: xlbd -c XLBD_CONF -f in the LB's namespace, its
 # output appended to XLBD_LOG; waits until it answers on its socket (10 s).
 # Fails (XLBD_RC set) if it exits first.
@@ -169,13 +158,6 @@ diag_xlbd() {
 }
 
 # ---- traffic ----------------------------------------------------------------------
-
-# kv LINE KEY: the number of KEY=N in LINE (0 if absent)
-kv() {
-	local v
-	v=$(grep -oE "(^| )$2=[0-9]+" <<<"$1" | tail -1 | cut -d= -f2)
-	echo "${v:-0}"
-}
 
 # once ADDR PORT N: N connections from the client; the summary line in
 # ONCE_LINE ("total ok=N fail=N be1=..").

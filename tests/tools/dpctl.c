@@ -1107,20 +1107,6 @@ static int cmd_help(int argc, char **argv)
 	return EXIT_OK;
 }
 
-static int verb_matches(const char *verb, int argc, char **argv)
-{
-	char buf[64], *w, *save = NULL;
-	int n = 0;
-
-	snprintf(buf, sizeof(buf), "%s", verb);
-	for (w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
-		if (n >= argc || strcmp(argv[n], w))
-			return 0;
-		n++;
-	}
-	return n;
-}
-
 int main(int argc, char **argv)
 {
 	int i, n;
@@ -1156,7 +1142,7 @@ int main(int argc, char **argv)
 	}
 	libbpf_set_print(libbpf_print);
 	for (size_t c = 0; c < N_COMMANDS; c++) {
-		n = verb_matches(commands[c].verb, argc, argv);
+		n = xlb_words_match(commands[c].verb, argc, argv);
 		if (n)
 			return commands[c].run(argc - n, argv + n);
 	}

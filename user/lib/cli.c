@@ -15,3 +15,15 @@ void xlb_print_indented(FILE *f, const char *indent, const char *text)
 		text = *nl ? nl + 1 : nl;
 	}
 }
+
+int xlb_words_match(const char *words, int argc, char **argv)
+{
+	char buf[64], *w, *save = NULL;
+	int n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", words);
+	for (w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save), n++)
+		if (n >= argc || strcmp(argv[n], w))
+			return 0;
+	return n;
+}

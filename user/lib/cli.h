@@ -8,4 +8,8 @@
 /* Print TEXT (lines separated by '\n') to F, each line after INDENT. */
 void xlb_print_indented(FILE *f, const char *indent, const char *text);
 
+/* How many leading words of ARGV spell WORDS ("backend add"): all of them,
+ * or 0 if ARGV does not start with them. */
+int xlb_words_match(const char *words, int argc, char **argv);
+
 #endif

@@ -170,21 +170,6 @@ static int take_options(int argc, char **argv)
 	return n;
 }
 
-/* How many leading words of ARGV the verb matches (0: no match). */
-static int verb_matches(const char *verb, int argc, char **argv)
-{
-	char buf[64], *w, *save = NULL;
-	int n = 0;
-
-	snprintf(buf, sizeof(buf), "%s", verb);
-	for (w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
-		if (n >= argc || strcmp(argv[n], w))
-			return 0;
-		n++;
-	}
-	return n;
-}
-
 int main(int argc, char **argv)
 {
 	int n;
@@ -199,7 +184,7 @@ int main(int argc, char **argv)
 	}
 	quiet_libs();
 	for (size_t i = 0; i < N_COMMANDS; i++) {
-		n = verb_matches(commands[i].verb, argc, argv);
+		n = xlb_words_match(commands[i].verb, argc, argv);
 		if (n)
 			return commands[i].run(argc - n, argv + n);
 	}

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "proto.h"
 
 #define EXIT_FAIL	1
@@ -717,19 +718,6 @@ static void usage(FILE *f)
 		"'xlbctl help COMMAND' tells more.\n", XLB_SOCKET_DEFAULT);
 }
 
-/* How many words of ARGV name command C (0 if it does not match). */
-static int matches(const struct cmd *c, int argc, char **argv)
-{
-	char words[64], *w, *save;
-	int n = 0;
-
-	snprintf(words, sizeof(words), "%s", c->words);
-	for (w = strtok_r(words, " ", &save); w; w = strtok_r(NULL, " ", &save), n++)
-		if (n >= argc || strcmp(argv[n], w))
-			return 0;
-	return n;
-}
-
 static int cmd_help(const struct cmd *c, int argc, char **argv)
 {
 	(void)c;
@@ -738,7 +726,7 @@ static int cmd_help(const struct cmd *c, int argc, char **argv)
 		return 0;
 	}
 	for (size_t i = 0; i < N_CMDS; i++)
-		if (matches(&cmds[i], argc, argv) == argc ||
+		if (xlb_words_match(cmds[i].words, argc, argv) == argc ||
 		    (argc == 1 && !strncmp(cmds[i].words, argv[0], strlen(argv[0])) &&
 		     cmds[i].words[strlen(argv[0])] == ' '))
 			printf("xlbctl %s %s\n    %s\n", cmds[i].words, cmds[i].usage, cmds[i].help);
@@ -768,7 +756,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	for (size_t k = 0; k < N_CMDS; k++) {
-		int n = matches(&cmds[k], argc - i, argv + i);
+		int n = xlb_words_match(cmds[k].words, argc - i, argv + i);
 
 		if (n > best_n) {
 			best = (int)k;

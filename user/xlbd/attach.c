@@ -229,8 +229,11 @@ static int prog_fd_of(struct bpf_object *obj)
 static int adopt(struct xlbd *d, __u32 id)
 {
 	struct bpf_prog_info old_info, new_info;
+	__u32 flags[XLB_MAX_INTERFACES];
+	int done[XLB_MAX_INTERFACES];
 	struct bpf_object *obj = NULL;
 	int fd, new_fd, err;
+	size_t n_done = 0;
 
 	fd = bpf_prog_get_fd_by_id(id);
 	if (fd < 0)
@@ -268,10 +271,6 @@ static int adopt(struct xlbd *d, __u32 id)
 		bpf_object__close(obj);
 		return 0;
 	}
-	int done[XLB_MAX_INTERFACES];
-	__u32 flags[XLB_MAX_INTERFACES];
-	size_t n_done = 0;
-
 	for (size_t i = 0; i < d->conf.daemon.n_interfaces && n_done < XLB_MAX_INTERFACES; i++) {
 		const char *ifname = d->conf.daemon.interfaces[i];
 		LIBBPF_OPTS(bpf_xdp_attach_opts, xo, .old_prog_fd = fd);

@@ -544,28 +544,27 @@ static int cmd_vip_set(struct req *r)
 	return commit(r, &next);
 }
 
-/* Active flows on the backends of V (or just B), for refusals; UINT64_MAX
- * when they cannot be counted (refused as if there were flows). */
-static uint64_t active_flows(struct xlbd *d, const struct xlb_vip_cfg *v,
-			     const struct xlb_backend_cfg *only)
+/* Active flows on the backends of V (or just B) into *N, for refusals.
+ * Flows that cannot be counted are refused, unless FORCE. */
+static int active_flows(struct req *r, const struct xlb_vip_cfg *v,
+			const struct xlb_backend_cfg *only, bool force, uint64_t *n)
 {
-	struct rt_vip *rv = xlbd_rt_vip(d, &v->svc);
+	struct rt_vip *rv = xlbd_rt_vip(r->d, &v->svc);
 	struct xlbd_flow_counts fc;
-	uint64_t n = 0;
 	int err;
 
-	if (!rv)
+	*n = 0;
+	if (!rv || force)
 		return 0;
-	err = xlbd_count_flows(d, &fc);
-	if (err) {
-		log_err("counting the active flows of %s: %s", svc_str(&v->svc), strerror(-err));
-		return UINT64_MAX;
-	}
+	err = xlbd_count_flows(r->d, &fc);
+	if (err)
+		return fail(r, "%s: its active flows cannot be counted (%s); delete anyway with "
+			    "--force", svc_str(&v->svc), strerror(-err));
 	for (size_t i = 0; i < rv->n_bes; i++)
 		if (!only || xlb_ip_equal(&rv->bes[i].addr, &only->addr))
-			n += fc.active[rv->bes[i].id];
+			*n += fc.active[rv->bes[i].id];
 	xlbd_flow_counts_free(&fc);
-	return n;
+	return 0;
 }
 
 static int cmd_vip_del(struct req *r)
@@ -583,13 +582,11 @@ static int cmd_vip_del(struct req *r)
 		err = xlb_arg_bool(r->args, "force", &force, r->err, sizeof(r->err));
 	if (!err)
 		err = arg_vip(r, &r->d->conf, &v);
+	if (!err)
+		err = active_flows(r, v, NULL, force, &n);
 	if (err)
 		return err;
-	n = active_flows(r->d, v, NULL);
-	if (n == UINT64_MAX && !force)
-		return fail(r, "VIP %s: its active flows cannot be counted (see xlbd's log); "
-			    "delete it anyway with --force", svc_str(&v->svc));
-	if (n && !force)
+	if (n)
 		return fail(r, "VIP %s still has %llu active flows; drain its backends and wait, "
 			    "or delete it anyway with --force", svc_str(&v->svc),
 			    (unsigned long long)n);
@@ -733,14 +730,11 @@ static int cmd_backend_del(struct req *r)
 		err = arg_vip(r, &r->d->conf, &v);
 	if (!err)
 		err = arg_backend(r, v, &b);
+	if (!err)
+		err = active_flows(r, v, b, force, &n);
 	if (err)
 		return err;
-	n = active_flows(r->d, v, b);
-	if (n == UINT64_MAX && !force)
-		return fail(r, "backend %s of %s: its active flows cannot be counted (see "
-			    "xlbd's log); delete it anyway with --force", ip_str(&b->addr),
-			    svc_str(&v->svc));
-	if (n && !force)
+	if (n)
 		return fail(r, "backend %s of %s still has %llu active flows; drain it "
 			    "('xlbctl backend drain %s %s') and wait for them to end, or delete "
 			    "it anyway with --force", ip_str(&b->addr), svc_str(&v->svc),
@@ -937,7 +931,6 @@ static int check_removals(struct req *r, const struct xlb_conf *next)
 	char list[400] = "";
 	uint64_t total = 0;
 	size_t cut = 0;
-
 	int err = xlbd_count_flows(d, &fc);
 
 	if (err)
@@ -971,9 +964,10 @@ static int check_removals(struct req *r, const struct xlb_conf *next)
 		    cut == 1 ? "" : "s", (unsigned long long)total, list, cut > 4 ? ", ..." : "");
 }
 
-/* setconf and syncconf: both change only what differs in the maps, and
- * backends that stay keep their health. */
-static int load_conf(struct req *r)
+/* setconf and syncconf (one command, two names, as in wg): only what
+ * differs is written to the maps, and backends that stay keep their
+ * health. */
+static int cmd_setconf(struct req *r)
 {
 	static const char *const known[] = { "text", "name", "force", NULL };
 	const char *text = NULL, *name = "config";
@@ -1024,15 +1018,6 @@ static int load_conf(struct req *r)
 	return commit(r, &next);
 }
 
-static int cmd_setconf(struct req *r)
-{
-	return load_conf(r);
-}
-
-static int cmd_syncconf(struct req *r)
-{
-	return load_conf(r);
-}
 
 /* attach/detach survive a restart: the interface list is saved. */
 static int remember_interface(struct req *r, const char *ifname, bool add)
@@ -1096,17 +1081,14 @@ static int cmd_detach(struct req *r)
 
 static int cmd_ping(struct req *r)
 {
-	struct timespec ts;
 	int err = xlb_args_only(r->args, (const char *const[]){ NULL }, r->err, sizeof(r->err));
 
 	if (err)
 		return err;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	r->data = json_object_new_object();
 	json_object_object_add(r->data, "version", jstr(XLB_VERSION));
 	json_object_object_add(r->data, "uptime_s",
-			       ju64((ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - r->d->started_ms) /
-				    1000));
+			       ju64((xlbd_now_ms() - r->d->started_ms) / 1000));
 	return 0;
 }
 
@@ -1132,7 +1114,7 @@ static const struct command {
 	{ "flows.flush", cmd_flows_flush },
 	{ "showconf", cmd_showconf },
 	{ "setconf", cmd_setconf },
-	{ "syncconf", cmd_syncconf },
+	{ "syncconf", cmd_setconf },
 	{ "attach", cmd_attach },
 	{ "detach", cmd_detach },
 };
@@ -1166,14 +1148,6 @@ char *xlbd_ctl_run(struct xlbd *d, const char *line)
 
 /* ---- the socket ------------------------------------------------------------------ */
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void client_close(struct client *c)
 {
 	xlbd_unwatch(c->fd);
@@ -1196,7 +1170,7 @@ static int client_flush(struct client *c)
 			return errno == EAGAIN || errno == EWOULDBLOCK ? 1 : -errno;
 		}
 		c->out_off += n;
-		c->active_ms = mono_ms();
+		c->active_ms = xlbd_now_ms();
 	}
 	free(c->out);
 	c->out = NULL;
@@ -1259,7 +1233,7 @@ static int client_event(struct xlbd *d, int fd, short revents)
 			client_close(c);
 			return 0;
 		}
-		c->active_ms = mono_ms();
+		c->active_ms = xlbd_now_ms();
 		/* JSON text has no NUL: one would hide what follows it */
 		ret = client_answer(c, strlen(line) + 1 == c->lb.line_len
 				       ? xlbd_ctl_run(d, line)
@@ -1279,7 +1253,7 @@ static int client_event(struct xlbd *d, int fd, short revents)
 
 void xlbd_ctl_tick(struct xlbd *d)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = xlbd_now_ms();
 
 	(void)d;
 	for (size_t i = 0; i < MAX_CLIENTS; i++) {
@@ -1308,7 +1282,7 @@ static int listen_event(struct xlbd *d, int fd, short revents)
 		close(cfd);
 		return 0;
 	}
-	clients[i] = (struct client){ .fd = cfd, .active_ms = mono_ms() };
+	clients[i] = (struct client){ .fd = cfd, .active_ms = xlbd_now_ms() };
 	return xlbd_watch(cfd, POLLIN, client_event);
 }
 

@@ -61,7 +61,7 @@ void xlbd_unwatch(int fd)
 		}
 }
 
-static uint64_t now_ms(void)
+uint64_t xlbd_now_ms(void)
 {
 	struct timespec ts;
 
@@ -343,7 +343,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	xlbd_log_init(verbose ? LOG_DEBUG : d.conf.daemon.log_level, !foreground);
-	d.started_ms = now_ms();
+	d.started_ms = xlbd_now_ms();
 	log_info("xlbd %s starting with %s", XLB_VERSION, d.conf_path);
 	xlbd_conf_warnings(&d);
 

@@ -587,9 +587,11 @@ static int vip_join(struct xlbd *d, const struct xlb_vip_cfg *vc, struct pending
 			log_err("VIP %s: writing it: %s", name, strerror(-err));
 			return err;
 		}
+		/* a new VIP's entry names its ring slot */
+		if (xlb_dp_vip_get(&d->dp, &key, &have))
+			return -ENOENT;
 	}
-	if (!xlb_dp_vip_get(&d->dp, &key, &have))
-		xlb_dp_ring_size(&d->dp, &have, &ring_m);
+	xlb_dp_ring_size(&d->dp, &have, &ring_m);
 	set_hold(vc, rv, ring_m != 0, name);
 
 	/* joining and changing backends, before the ring names them */

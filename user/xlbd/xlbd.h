@@ -177,6 +177,8 @@ void xlbd_conf_warnings(struct xlbd *d);
 /* main.c: the loop's fd registry */
 typedef int (*xlbd_fd_fn)(struct xlbd *d, int fd, short revents);
 int xlbd_watch(int fd, short events, xlbd_fd_fn fn);
+/* CLOCK_MONOTONIC in milliseconds */
+uint64_t xlbd_now_ms(void);
 /* change what FD is watched for (POLLIN, POLLOUT) */
 void xlbd_watch_events(int fd, short events);
 void xlbd_unwatch(int fd);
